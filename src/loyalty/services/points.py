@@ -1,0 +1,250 @@
+"""The points ledger: every balance change, the member's ledger and wallet, and the ledger check.
+
+A balance change is one conditional ``UPDATE … RETURNING`` on the member's account row plus one appended
+ledger entry, in the caller's transaction. There is no read-modify-write in Python, so concurrent spends can
+never take a balance below zero when the policy forbids it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import case, func, select, tuple_, update
+
+from loyalty.domain.errors import MemberNotFound
+from loyalty.domain.ledger import (
+    BalanceChange,
+    EntryKind,
+    Impact,
+    LedgerEntry,
+    LiabilityPolicy,
+    PointAccount,
+    SourceType,
+    adjustment,
+    check_overdraw,
+)
+from loyalty.domain.members import Member
+from loyalty.services.clock import now
+from loyalty.services.events import IntrinsicEvent, emit
+from loyalty.storage.database import Tx
+from loyalty.storage.tables import point_accounts, point_entries
+
+
+def _entry(row: Any) -> LedgerEntry:
+    return LedgerEntry(
+        entry_id=row.entry_id,
+        member_id=row.member_id,
+        delta=row.delta,
+        kind=EntryKind(row.kind),
+        impact=Impact(row.impact),
+        source_type=SourceType(row.source_type),
+        source_id=row.source_id,
+        balance_after=row.balance_after,
+        expires_at=row.expires_at,
+        comment=row.comment,
+        actor=row.actor,
+        created_at=row.created_at,
+    )
+
+
+async def get_account(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID) -> PointAccount:
+    row = (
+        await tx.execute(
+            select(point_accounts).where(
+                point_accounts.c.tenant_id == tenant_id, point_accounts.c.member_id == member_id
+            )
+        )
+    ).first()
+    if row is None:
+        raise MemberNotFound(str(member_id))
+    return PointAccount(member_id=member_id, balance=row.balance, pending=row.pending, lifetime_earn=row.lifetime_earn)
+
+
+async def apply_change(
+    tx: Tx,
+    tenant_id: uuid.UUID,
+    member_id: uuid.UUID,
+    change: BalanceChange,
+    *,
+    kind: EntryKind,
+    source_type: SourceType,
+    source_id: uuid.UUID,
+    comment: str | None = None,
+    actor: str | None = None,
+) -> LedgerEntry:
+    """Change a balance and append its ledger entry; raise ``InsufficientPoints`` instead of overdrawing."""
+    account = point_accounts.c
+    guard = account.balance + change.delta >= 0 if not change.may_overdraw else None
+    statement = (
+        update(point_accounts)
+        .where(account.tenant_id == tenant_id, account.member_id == member_id)
+        .values(
+            balance=account.balance + change.delta,
+            lifetime_earn=account.lifetime_earn + change.lifetime_earn_delta,
+            version=account.version + 1,
+            updated_at=now(),
+        )
+        .returning(account.balance)
+    )
+    if guard is not None:
+        statement = statement.where(guard)
+    balance_after = (await tx.execute(statement)).scalar_one_or_none()
+    if balance_after is None:
+        # Either the member has no account or the guard refused: tell which, from the current row.
+        current = await get_account(tx, tenant_id, member_id)
+        check_overdraw(change, current.balance)
+        raise AssertionError("the guarded update matched no row, yet the change would not overdraw")
+    entry_id = uuid.uuid4()
+    created_at = now()
+    await tx.execute(
+        point_entries.insert().values(
+            tenant_id=tenant_id,
+            entry_id=entry_id,
+            member_id=member_id,
+            delta=change.delta,
+            kind=kind.value,
+            impact=change.impact.value,
+            source_type=source_type.value,
+            source_id=source_id,
+            balance_after=balance_after,
+            comment=comment,
+            actor=actor,
+            created_at=created_at,
+        )
+    )
+    return LedgerEntry(
+        entry_id=entry_id,
+        member_id=member_id,
+        delta=change.delta,
+        kind=kind,
+        impact=change.impact,
+        source_type=source_type,
+        source_id=source_id,
+        balance_after=balance_after,
+        expires_at=None,
+        comment=comment,
+        actor=actor,
+        created_at=created_at,
+    )
+
+
+async def adjust_points(
+    tx: Tx,
+    tenant_id: uuid.UUID,
+    member: Member,
+    points: int,
+    *,
+    comment: str | None,
+    impact: Impact | None,
+    policy: LiabilityPolicy | None,
+    actor: str,
+) -> LedgerEntry:
+    """An admin's manual adjustment; emits ``POINTS_ADJUSTED``, whose id is the entry's source."""
+    change = adjustment(points, impact, policy)
+    command_id = uuid.uuid4()
+    entry = await apply_change(
+        tx,
+        tenant_id,
+        member.member_id,
+        change,
+        kind=EntryKind.ADJUST,
+        source_type=SourceType.COMMAND,
+        source_id=command_id,
+        comment=comment,
+        actor=actor,
+    )
+    await emit(
+        tx,
+        tenant_id,
+        IntrinsicEvent.POINTS_ADJUSTED,
+        event_id=command_id,
+        subject_id=member.member_id,
+        payload={
+            "points": change.delta,
+            "impactType": change.impact.value,
+            "balance": entry.balance_after,
+            "comment": comment,
+        },
+        executor=actor,
+    )
+    return entry
+
+
+async def list_entries(
+    tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID, *, limit: int, skip: int, order: Literal["ASC", "DESC"]
+) -> tuple[list[LedgerEntry], int]:
+    condition = (point_entries.c.tenant_id == tenant_id) & (point_entries.c.member_id == member_id)
+    total = (await tx.execute(select(func.count()).select_from(point_entries).where(condition))).scalar_one()
+    direction = "asc" if order == "ASC" else "desc"
+    ordering = [getattr(point_entries.c.created_at, direction)(), getattr(point_entries.c.balance_after, direction)()]
+    rows = await tx.execute(select(point_entries).where(condition).order_by(*ordering).limit(limit).offset(skip))
+    return [_entry(r) for r in rows], total
+
+
+@dataclass(frozen=True)
+class Wallet:
+    member: Member
+    account: PointAccount
+
+
+async def get_wallet(tx: Tx, tenant_id: uuid.UUID, member: Member) -> Wallet:
+    return Wallet(member=member, account=await get_account(tx, tenant_id, member.member_id))
+
+
+@dataclass(frozen=True)
+class LedgerMismatch:
+    tenant_id: uuid.UUID
+    member_id: uuid.UUID
+    field: str
+    stored: int
+    expected: int
+
+
+async def count_accounts(tx: Tx) -> int:
+    return int((await tx.execute(select(func.count()).select_from(point_accounts))).scalar_one())
+
+
+async def verify_ledger(tx: Tx, batch_size: int = 1000) -> AsyncIterator[tuple[int, list[LedgerMismatch]]]:
+    """Check every account against its entries, batch by batch.
+
+    Yields (accounts checked in this batch, mismatches found) so a caller can show progress. Balance must equal
+    the sum of all deltas, and lifetime earn the sum of the deltas of EARN-impact entries.
+    """
+    account = point_accounts.c
+    entry = point_entries.c
+    after: tuple[uuid.UUID, uuid.UUID] | None = None
+    while True:
+        query = select(account.tenant_id, account.member_id, account.balance, account.lifetime_earn)
+        if after is not None:
+            query = query.where(tuple_(account.tenant_id, account.member_id) > tuple_(*after))
+        batch = (await tx.execute(query.order_by(account.tenant_id, account.member_id).limit(batch_size))).all()
+        if not batch:
+            return
+        keys = [(r.tenant_id, r.member_id) for r in batch]
+        sums = {
+            (r.tenant_id, r.member_id): (r.balance, r.lifetime_earn)
+            for r in await tx.execute(
+                select(
+                    entry.tenant_id,
+                    entry.member_id,
+                    func.sum(entry.delta).label("balance"),
+                    func.sum(case((entry.impact == Impact.EARN.value, entry.delta), else_=0)).label("lifetime_earn"),
+                )
+                .where(tuple_(entry.tenant_id, entry.member_id).in_(keys))
+                .group_by(entry.tenant_id, entry.member_id)
+            )
+        }
+        mismatches: list[LedgerMismatch] = []
+        for row in batch:
+            balance, lifetime_earn = sums.get((row.tenant_id, row.member_id), (0, 0))
+            for field, stored, expected in (
+                ("balance", row.balance, int(balance)),
+                ("lifetimeEarn", row.lifetime_earn, int(lifetime_earn)),
+            ):
+                if stored != expected:
+                    mismatches.append(LedgerMismatch(row.tenant_id, row.member_id, field, stored, expected))
+        yield len(batch), mismatches
+        after = keys[-1]

@@ -1,0 +1,30 @@
+"""Process configuration, read from ``LOYALTY_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_PATH = Path("var") / "loyalty.db"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LOYALTY_", extra="ignore")
+
+    # sqlite:///path, postgresql://user@host/db, or an explicit driver URL.  Empty means the
+    # default SQLite file ./var/loyalty.db relative to the working directory.
+    database_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    log_level: str = "INFO"
+    # Lifetime of client-credential access tokens, as WLL's admin tokens (24 h).
+    token_ttl_seconds: int = 86400
+    # How long an Idempotency-Key is remembered (the contract promises at least 72 h).
+    idempotency_ttl_hours: int = 72
+    # SQLite durability: FULL (default, durable on power loss) or NORMAL (faster; see docs/operations.md).
+    sqlite_synchronous: str = "FULL"
+
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{DEFAULT_SQLITE_PATH}"
