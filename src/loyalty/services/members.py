@@ -157,6 +157,7 @@ async def resolve_member(tx: Tx, tenant_id: uuid.UUID, identifier: str) -> Membe
             select(members).where(members.c.tenant_id == tenant_id, members.c.closed_at.is_(None), or_(*clauses))
         )
     ]
+
     def rank(member: Member) -> int:
         if member.member_id == wanted.member_id:
             return 0
@@ -266,3 +267,19 @@ async def list_members(
         select(members).where(condition).order_by(ordering, members.c.member_id).limit(limit).offset(skip)
     )
     return [_member(r) for r in rows], total
+
+
+async def find_by_auth_identifier(tx: Tx, tenant_id: uuid.UUID, auth_identifier: str) -> Member:
+    """The open member whose authIdentifier is this (a member token's ``sub``)."""
+    row = (
+        await tx.execute(
+            select(members).where(
+                members.c.tenant_id == tenant_id,
+                members.c.auth_identifier == auth_identifier,
+                members.c.closed_at.is_(None),
+            )
+        )
+    ).first()
+    if row is None:
+        raise MemberNotFound(auth_identifier)
+    return _member(row)

@@ -1,0 +1,1 @@
+"""HTTP edge: routing, authentication, request and response models, the JSend envelope, error mapping."""

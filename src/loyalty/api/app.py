@@ -1,0 +1,75 @@
+"""The ASGI application."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from loyalty import __version__
+from loyalty.api import errors
+from loyalty.api.observability import RequestLogMiddleware, TrailingSlashMiddleware
+from loyalty.api.routes import clients, commands, members, oauth, ops
+from loyalty.settings import Settings
+from loyalty.storage.database import Database
+
+DESCRIPTION = """\
+Loyalty engine for points of sale. Wire-compatible with the WLL Rewards API for what a POS uses, with
+idempotency on every POST (`Idempotency-Key`).
+
+Every `/v1` request sends the tenant's `X-Api-Key`; most also send `Authorization: Bearer <token>` — a client token
+from `POST /v1/oauth/token`, or a member token from the retailer's identity provider.
+Responses use the JSend envelope: `{"status": "success", "data": …}` or
+`{"status": "fail", "message": …, "data": {"code": …}}`.
+"""
+
+
+def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
+    settings = settings or Settings()
+    db = database or Database(settings.resolved_database_url(), sqlite_synchronous=settings.sqlite_synchronous)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if database is None:  # we made it, we close it
+            await db.dispose()
+
+    app = FastAPI(
+        title="Loyalty Engine",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        redirect_slashes=False,
+    )
+    app.state.db = db
+    app.state.settings = settings
+
+    for module in (oauth, members, commands, clients, ops):
+        # Routes are copied in, not included as sub-routers, so the route table stays one flat list of
+        # APIRoutes with full paths: the route-access test, metrics and logs all read it.
+        app.router.routes.extend(module.router.routes)
+    errors.install(app)
+    app.add_middleware(RequestLogMiddleware)
+    app.add_middleware(TrailingSlashMiddleware)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schema.setdefault("components", {}).setdefault("schemas", {})["TokenRequest"] = {
+            "type": "object",
+            "required": ["grant_type", "client_id", "client_secret"],
+            "properties": {
+                "grant_type": {"type": "string", "enum": ["client_credentials"]},
+                "client_id": {"type": "string"},
+                "client_secret": {"type": "string"},
+                "scope": {"type": "string", "description": "Space-separated subset of the client's scopes."},
+            },
+        }
+        app.openapi_schema = schema
+    return app.openapi_schema

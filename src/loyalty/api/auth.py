@@ -1,0 +1,114 @@
+"""Who is calling, and may they call this route.
+
+Every route declares its access with an :class:`Access` dependency; ``tests/api/test_route_access.py`` fails for
+a ``/v1`` route that declares none. Authentication costs one read transaction: the tenant row (by the id
+embedded in the API key) and, for client tokens, the client row (so revocation is immediate).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from fastapi import Request, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from loyalty.api import tokens
+from loyalty.domain.errors import Forbidden, NotAuthenticated, NotFound
+from loyalty.domain.tenancy import Client, Principal, PrincipalKind, Tenant
+from loyalty.services import clients as client_service
+from loyalty.services import tenants as tenant_service
+from loyalty.storage.database import Database, Tx
+
+api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="The tenant's API key.")
+bearer = HTTPBearer(auto_error=False, description="A client access token or a member token from the IdP.")
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    POS = "pos"
+    USER = "user"  # a member, with a token from the retailer's identity provider
+
+
+def database(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+async def _load(tx: Tx, api_key: str | None, token: str | None) -> tuple[Tenant, Client | None]:
+    """The tenant of the API key and, for an engine token, the client it names (unverified yet)."""
+    tenant = await tenant_service.authenticate_api_key(tx, api_key)
+    if token is None or not tokens.is_engine_token(token):
+        return tenant, None
+    client_id = tokens.unverified_subject(token)
+    if client_id is None:
+        raise NotAuthenticated("The access token names no client.", code="INVALID_TOKEN")
+    try:
+        return tenant, await client_service.get_client(tx, tenant.tenant_id, client_id)
+    except NotFound as error:
+        raise NotAuthenticated("The client of this token does not exist.", code="INVALID_TOKEN") from error
+
+
+async def authenticate(db: Database, api_key: str | None, token: str | None) -> Principal | Tenant:
+    """Resolve the caller. Signatures are checked after the read transaction, since a member token's key may
+    have to be fetched from the identity provider (no network I/O inside a transaction)."""
+    tenant, client = await db.run(lambda tx: _load(tx, api_key, token), write=False)
+    if token is None:
+        return tenant
+    if client is not None:
+        claims = tokens.verify_client_token(tenant, token)
+        if client.revoked_at is not None:
+            raise NotAuthenticated("The client of this token was revoked.", code="INVALID_TOKEN")
+        granted = frozenset(str(claims.get("scope", "")).split()) & client.scopes
+        return Principal(
+            tenant=tenant, kind=PrincipalKind.CLIENT, credential=f"client:{client.client_id}", scopes=granted
+        )
+    subject = await tokens.verify_user_token(tenant, token)
+    return Principal(tenant=tenant, kind=PrincipalKind.USER, credential=f"user:{subject}", subject=subject)
+
+
+class Access:
+    """A route's access rule: the roles that may call it. Every admin and pos route names ``admin``."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = frozenset(roles)
+
+    def allows(self, principal: Principal) -> bool:
+        if principal.is_user:
+            return Role.USER in self.roles
+        return any(role.value in principal.scopes for role in self.roles if role is not Role.USER)
+
+    async def __call__(
+        self,
+        request: Request,
+        api_key: str | None = Security(api_key_header),
+        credentials: HTTPAuthorizationCredentials | None = Security(bearer),
+    ) -> Principal:
+        token = credentials.credentials if credentials is not None else None
+        found = await authenticate(database(request), api_key, token)
+        if isinstance(found, Tenant):
+            request.state.tenant_id = str(found.tenant_id)
+            raise NotAuthenticated("A bearer token is required.", code="MISSING_TOKEN")
+        request.state.tenant_id = str(found.tenant.tenant_id)
+        request.state.credential = found.credential
+        if not self.allows(found):
+            raise Forbidden("This credential may not call this endpoint.", code="FORBIDDEN")
+        return found
+
+
+class TenantOnly:
+    """Routes that need only the API key (the token endpoint)."""
+
+    roles = frozenset[Role]()
+
+    async def __call__(self, request: Request, api_key: str | None = Security(api_key_header)) -> Tenant:
+        db = database(request)
+        tenant = await db.run(lambda tx: tenant_service.authenticate_api_key(tx, api_key), write=False)
+        request.state.tenant_id = str(tenant.tenant_id)
+        return tenant
+
+
+ADMIN = Access(Role.ADMIN)
+ADMIN_POS = Access(Role.ADMIN, Role.POS)
+ADMIN_POS_USER = Access(Role.ADMIN, Role.POS, Role.USER)
+ADMIN_USER = Access(Role.ADMIN, Role.USER)
+API_KEY_ONLY = TenantOnly()

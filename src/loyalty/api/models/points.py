@@ -1,0 +1,101 @@
+"""Ledger entries, the wallet, and the adjust_points command."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints
+
+from loyalty.api.models.common import RequestModel, ResponseModel, Timestamp
+from loyalty.domain.ledger import MAX_POINTS_CHANGE, EntryKind, Impact, LedgerEntry, LiabilityPolicy, SourceType
+from loyalty.services.points import Wallet
+
+
+class AdjustPoints(RequestModel):
+    actor_id: Annotated[str, StringConstraints(min_length=1, max_length=512)] = Field(
+        description="The member: id, account number, authIdentifier or externalIdentifier."
+    )
+    points: int = Field(ge=-MAX_POINTS_CHANGE, le=MAX_POINTS_CHANGE, description="Whole points; negative debits.")
+    comment: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    impact_type: Impact | None = Field(
+        default=None, description="EARN counts towards lifetime earn. Default: EARN for credits, SPEND for debits."
+    )
+    liability_handling_policy: LiabilityPolicy | None = Field(
+        default=None, description="BYPASS (default) may take the balance negative; REJECT_EVENT refuses with 422."
+    )
+    bypass_caps: bool = Field(default=False, description="Ignore earn/spend caps (caps arrive with points rules).")
+
+
+class EntrySource(ResponseModel):
+    type: SourceType
+    id: str
+
+
+class LedgerEntryOut(ResponseModel):
+    id: str
+    user_id: str
+    delta: int
+    kind: EntryKind
+    impact_type: Impact
+    source: EntrySource
+    balance_after: int
+    created_at: Timestamp
+    expires_at: Timestamp | None
+    comment: str | None
+
+    @classmethod
+    def of(cls, entry: LedgerEntry) -> LedgerEntryOut:
+        return cls(
+            id=str(entry.entry_id),
+            user_id=str(entry.member_id),
+            delta=entry.delta,
+            kind=entry.kind,
+            impact_type=entry.impact,
+            source=EntrySource(type=entry.source_type, id=str(entry.source_id)),
+            balance_after=entry.balance_after,
+            created_at=entry.created_at,
+            expires_at=entry.expires_at,
+            comment=entry.comment,
+        )
+
+
+class WalletUser(ResponseModel):
+    id: str
+    account_number: str
+    auth_identifier: str | None
+
+
+class ExpiringPoints(ResponseModel):
+    points: int
+    expires_at: Timestamp
+
+
+class WalletOut(ResponseModel):
+    user: WalletUser
+    points: int = Field(description="Spendable balance; negative only where a policy allowed it (a debt).")
+    pending_points: int
+    lifetime_earn: int
+    loyalty_cost: int
+    tier: dict[str, Any] | None
+    vouchers: list[dict[str, Any]]
+    expiring_points: list[ExpiringPoints]
+
+    @classmethod
+    def of(cls, wallet: Wallet) -> WalletOut:
+        member, account = wallet.member, wallet.account
+        return cls(
+            user=WalletUser(
+                id=str(member.member_id),
+                account_number=member.account_number,
+                auth_identifier=member.auth_identifier,
+            ),
+            points=account.balance,
+            pending_points=account.pending,
+            lifetime_earn=account.lifetime_earn,
+            # Rewards, tiers, vouchers and expiry arrive with later parts of the engine; the fields are
+            # present (and empty) now so clients can rely on the shape.
+            loyalty_cost=0,
+            tier=None,
+            vouchers=[],
+            expiring_points=[],
+        )

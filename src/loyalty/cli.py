@@ -1,0 +1,349 @@
+"""The ``loyalty`` command: serve, migrate, manage tenants and clients, verify the ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.progress import Progress
+
+from loyalty.domain.errors import DomainError
+from loyalty.domain.tenancy import Client, Tenant
+from loyalty.services import clients as client_service
+from loyalty.services import points as point_service
+from loyalty.services import tenants as tenant_service
+from loyalty.settings import Settings
+from loyalty.storage import migrate
+from loyalty.storage.database import Database, Tx
+
+T = TypeVar("T")
+
+app = typer.Typer(help="Loyalty engine for points of sale.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
+tenants_app = typer.Typer(help="Tenants (one loyalty program each).", no_args_is_help=True)
+clients_app = typer.Typer(help="API client credentials of a tenant.", no_args_is_help=True)
+ledger_app = typer.Typer(help="The points ledger.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(clients_app, name="clients")
+app.add_typer(ledger_app, name="ledger")
+
+out = Console()
+err = Console(stderr=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of text.")]
+TenantOption = Annotated[str, typer.Option("--tenant", help="Tenant id or name.")]
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _run(work: Callable[[Tx], Awaitable[T]], *, write: bool = True) -> T:
+    """Run one unit of work against the configured database, turning domain errors into a clean exit."""
+
+    async def main() -> T:
+        settings = _settings()
+        db = Database(settings.resolved_database_url(), sqlite_synchronous=settings.sqlite_synchronous)
+        try:
+            return await db.run(work, write=write)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(main())
+    except DomainError as error:
+        err.print(f"[red]error[/red] {error.code}: {error.message}")
+        raise typer.Exit(2) from error
+
+
+def _emit(as_json: bool, document: dict[str, Any], text: str) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps(document) + "\n")
+    else:
+        out.print(text, highlight=False)
+
+
+def _client_document(tenant_id: Any, client: Client, secret: str | None = None) -> dict[str, Any]:
+    document = {
+        "tenantId": str(tenant_id),
+        "clientId": str(client.client_id),
+        "name": client.name,
+        "scopes": sorted(client.scopes),
+        "createdAt": client.created_at.isoformat(),
+        "revokedAt": client.revoked_at.isoformat() if client.revoked_at else None,
+    }
+    if secret is not None:
+        document["clientSecret"] = secret
+    return document
+
+
+# ---- db ----
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    migrate.upgrade(_settings().resolved_database_url(), revision)
+    out.print(f"database at {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument(help="Target revision, or 'base' for empty.")]) -> None:
+    """Revert migrations down to REVISION."""
+    migrate.downgrade(_settings().resolved_database_url(), revision)
+    out.print(f"database at {revision}")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's revision and the newest one."""
+    revision = _run(migrate.current_revision, write=False)
+    out.print(f"current: {revision or 'empty'}  head: {migrate.head_revision()}")
+
+
+# ---- tenants ----
+
+
+@tenants_app.command("create")
+def tenants_create(name: str, as_json: JsonFlag = False) -> None:
+    """Create a tenant and print its API key (shown once)."""
+    created = _run(lambda tx: tenant_service.create_tenant(tx, name))
+    _emit(
+        as_json,
+        {"tenantId": str(created.tenant.tenant_id), "name": created.tenant.name, "apiKey": created.api_key},
+        f"tenant {created.tenant.name} ({created.tenant.tenant_id})\nAPI key: {created.api_key}\n"
+        "(the API key is shown only now)",
+    )
+
+
+@tenants_app.command("list")
+def tenants_list(as_json: JsonFlag = False) -> None:
+    """List tenants."""
+    found = _run(tenant_service.list_tenants, write=False)
+    documents = [{"tenantId": str(t.tenant_id), "name": t.name, "createdAt": t.created_at.isoformat()} for t in found]
+    _emit(as_json, {"tenants": documents}, "\n".join(f"{d['tenantId']}  {d['name']}" for d in documents) or "none")
+
+
+@tenants_app.command("user-auth")
+def tenants_user_auth(
+    tenant: TenantOption,
+    algorithm: Annotated[str, typer.Option(help="HS256 or RS256.")] = "HS256",
+    issuer: Annotated[str | None, typer.Option(help="Expected 'iss' claim of member tokens.")] = None,
+    shared_secret: Annotated[str | None, typer.Option(help="HS256 shared secret.")] = None,
+    jwks_file: Annotated[Path | None, typer.Option(help="RS256: a JWKS document on disk (stored inline).")] = None,
+    jwks_url: Annotated[str | None, typer.Option(help="RS256: where the identity provider publishes its JWKS.")] = None,
+    audience: Annotated[str | None, typer.Option(help="Expected 'aud' claim, if any.")] = None,
+    disable: Annotated[bool, typer.Option(help="Stop accepting member tokens.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Configure how member tokens from the retailer's identity provider are verified."""
+    config: dict[str, Any] | None = None
+    if not disable:
+        config = {
+            "algorithm": algorithm.upper(),
+            "issuer": issuer,
+            "sharedSecret": shared_secret,
+            "jwks": json.loads(jwks_file.read_text()) if jwks_file else None,
+            "jwksUrl": jwks_url,
+            "audience": audience,
+        }
+
+    async def work(tx: Tx) -> Tenant:
+        found = await tenant_service.get_tenant(tx, tenant)
+        return await tenant_service.set_user_auth(tx, found.tenant_id, config)
+
+    updated = _run(work)
+    shown = {k: v for k, v in (updated.user_auth or {}).items() if k not in ("sharedSecret", "jwks")}
+    _emit(as_json, {"tenantId": str(updated.tenant_id), "userAuth": shown}, f"member tokens: {shown or 'disabled'}")
+
+
+# ---- clients ----
+
+
+@clients_app.command("create")
+def clients_create(
+    tenant: TenantOption,
+    scopes: Annotated[str, typer.Option(help="Comma-separated: admin, pos.")],
+    name: Annotated[str | None, typer.Option(help="A label, e.g. 'Store 372 tills'.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a client credential and print its secret (shown once)."""
+
+    async def work(tx: Tx) -> tuple[Tenant, client_service.NewClient]:
+        found = await tenant_service.get_tenant(tx, tenant)
+        return found, await client_service.create_client(tx, found.tenant_id, scopes, name)
+
+    found, created = _run(work)
+    _emit(
+        as_json,
+        _client_document(found.tenant_id, created.client, created.client_secret),
+        f"client {created.client.client_id} scopes={','.join(sorted(created.client.scopes))}\n"
+        f"client secret: {created.client_secret}\n(the secret is shown only now)",
+    )
+
+
+@clients_app.command("list")
+def clients_list(tenant: TenantOption, as_json: JsonFlag = False) -> None:
+    """List a tenant's clients."""
+
+    async def work(tx: Tx) -> tuple[Tenant, list[Client]]:
+        found = await tenant_service.get_tenant(tx, tenant)
+        return found, await client_service.list_clients(tx, found.tenant_id)
+
+    found, listed = _run(work, write=False)
+    documents = [_client_document(found.tenant_id, c) for c in listed]
+    text = "\n".join(
+        f"{d['clientId']}  {','.join(d['scopes'])}  {d['name']}{'  (revoked)' if d['revokedAt'] else ''}"
+        for d in documents
+    )
+    _emit(as_json, {"tenantId": str(found.tenant_id), "clients": documents}, text or "none")
+
+
+@clients_app.command("revoke")
+def clients_revoke(tenant: TenantOption, client_id: str, as_json: JsonFlag = False) -> None:
+    """Revoke a client: its secret and tokens stop working at once."""
+    import uuid
+
+    try:
+        parsed = uuid.UUID(client_id)
+    except ValueError as error:
+        err.print("error: CLIENT_ID is a UUID")
+        raise typer.Exit(2) from error
+
+    async def work(tx: Tx) -> tuple[Tenant, Client]:
+        found = await tenant_service.get_tenant(tx, tenant)
+        return found, await client_service.revoke_client(tx, found.tenant_id, parsed)
+
+    found, revoked = _run(work)
+    _emit(as_json, _client_document(found.tenant_id, revoked), f"client {revoked.client_id} revoked")
+
+
+# ---- ledger ----
+
+
+@ledger_app.command("verify")
+def ledger_verify(as_json: JsonFlag = False) -> None:
+    """Check, for every member, that balance and lifetime earn equal the sums of their ledger entries."""
+
+    async def work(tx: Tx) -> tuple[int, list[point_service.LedgerMismatch]]:
+        total = await point_service.count_accounts(tx)
+        found: list[point_service.LedgerMismatch] = []
+        with Progress(console=err, transient=True, disable=as_json) as progress:
+            task = progress.add_task("verifying accounts", total=total)
+            async for checked, mismatches in point_service.verify_ledger(tx):
+                found.extend(mismatches)
+                progress.advance(task, checked)
+        return total, found
+
+    total, mismatches = _run(work, write=False)
+    documents = [
+        {
+            "tenantId": str(m.tenant_id),
+            "userId": str(m.member_id),
+            "field": m.field,
+            "stored": m.stored,
+            "expected": m.expected,
+        }
+        for m in mismatches
+    ]
+    lines = [
+        f"{d['tenantId']} {d['userId']} {d['field']}: stored {d['stored']}, entries say {d['expected']}"
+        for d in documents
+    ]
+    verdict = "ledger OK" if not mismatches else f"{len(mismatches)} mismatch(es)"
+    _emit(
+        as_json,
+        {"accounts": total, "mismatches": documents, "ok": not mismatches},
+        "\n".join([*lines, f"{total} accounts checked: {verdict}"]),
+    )
+    if mismatches:
+        raise typer.Exit(1)
+
+
+# ---- serve ----
+
+
+DEMO_TENANT = "demo"
+
+
+async def _first_start(tx: Tx) -> dict[str, str] | None:
+    """On a database with no tenant, create the demo tenant with an admin and a POS client."""
+    if await tenant_service.list_tenants(tx):
+        return None
+    created = await tenant_service.create_tenant(tx, DEMO_TENANT)
+    admin = await client_service.create_client(tx, created.tenant.tenant_id, "admin", "demo admin")
+    pos = await client_service.create_client(tx, created.tenant.tenant_id, "pos", "demo till")
+    return {
+        "tenantId": str(created.tenant.tenant_id),
+        "apiKey": created.api_key,
+        "adminClientId": str(admin.client.client_id),
+        "adminClientSecret": admin.client_secret,
+        "posClientId": str(pos.client.client_id),
+        "posClientSecret": pos.client_secret,
+    }
+
+
+def _print_demo(demo: dict[str, str], base_url: str) -> None:
+    out.print(
+        "\n".join(
+            [
+                "Demo tenant created. These credentials are shown once — keep them:",
+                f"  Tenant id:           {demo['tenantId']}",
+                f"  API key:             {demo['apiKey']}",
+                f"  Admin client id:     {demo['adminClientId']}",
+                f"  Admin client secret: {demo['adminClientSecret']}",
+                f"  POS client id:       {demo['posClientId']}",
+                f"  POS client secret:   {demo['posClientSecret']}",
+                "Get an admin token:",
+                f"  curl -s -X POST {base_url}/v1/oauth/token -H 'X-Api-Key: {demo['apiKey']}' \\",
+                f"    -d grant_type=client_credentials -d client_id={demo['adminClientId']} "
+                f"-d client_secret={demo['adminClientSecret']}",
+                f"API documentation: {base_url}/docs",
+            ]
+        ),
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on (LOYALTY_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (LOYALTY_PORT, default 8000).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Worker processes (LOYALTY_WORKERS).")] = None,
+    demo: Annotated[bool, typer.Option(help="Create the demo tenant on an empty database.")] = True,
+) -> None:
+    """Migrate the database, create the demo tenant on first start, and serve the HTTP API."""
+    settings = _settings()
+    host = host or settings.host
+    port = port or settings.port
+    workers = workers or settings.workers
+    url = settings.resolved_database_url()
+    migrate.upgrade(url)
+    out.print(f"database: {url}", highlight=False)
+    if demo:
+        created = _run(_first_start)
+        if created:
+            _print_demo(created, f"http://{host}:{port}")
+    sys.stdout.flush()
+    uvicorn.run(
+        "loyalty.api.asgi:app",
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        proxy_headers=False,
+    )
+
+
+def main() -> None:
+    app()
