@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
 def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        _drop_framework_validation_responses(schema)
         schema.setdefault("components", {}).setdefault("schemas", {})["TokenRequest"] = {
             "type": "object",
             "required": ["grant_type", "client_id", "client_secret"],
@@ -73,3 +74,17 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         }
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def _drop_framework_validation_responses(schema: dict[str, Any]) -> None:
+    """FastAPI documents a 422 ``HTTPValidationError`` on every route with input; this engine answers invalid
+    input with a JSend 400 instead (see ``api/errors.py``), so those entries would describe answers it never gives."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            answer = operation.get("responses", {}).get("422", {})
+            content = answer.get("content", {}).get("application/json", {}).get("schema", {})
+            if content.get("$ref", "").endswith("/HTTPValidationError"):
+                del operation["responses"]["422"]
+    schemas = schema.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)

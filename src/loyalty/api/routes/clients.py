@@ -19,7 +19,7 @@ from loyalty.storage.database import Tx
 router = APIRouter(prefix="/v1", tags=["Clients"])
 
 
-@router.post("/clients", response_model=Success[NewClientOut], responses=errors(400, 401, 403))
+@router.post("/clients", response_model=Success[NewClientOut], responses=errors(400, 401, 403, 409, 422))
 async def create_client(request: Request, body: ClientDefinition, principal: Principal = Depends(ADMIN)) -> Response:
     """Create a client credential. The `clientSecret` is in this response only."""
 
@@ -38,7 +38,9 @@ async def list_clients(request: Request, principal: Principal = Depends(ADMIN)) 
     return await run_query(request, query)
 
 
-@router.delete("/clients/{client_id}", response_model=Success[ClientOut], responses=errors(401, 403, 404))
+@router.delete(
+    "/clients/{client_id}", response_model=Success[ClientOut], responses=errors(400, 401, 403, 404, 409, 422)
+)
 async def revoke_client(request: Request, client_id: str, principal: Principal = Depends(ADMIN)) -> Response:
     """Revoke a client: its secret and all its tokens stop working immediately."""
     try:

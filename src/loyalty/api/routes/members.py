@@ -29,7 +29,7 @@ ImpersonatedUser = Annotated[
 ]
 
 
-@router.post("/users", response_model=Success[UserOut], responses=errors(400, 401, 403, 409))
+@router.post("/users", response_model=Success[UserOut], responses=errors(400, 401, 403, 409, 422))
 async def create_user(
     request: Request, body: UserDefinition, principal: Principal = Depends(ADMIN_POS_USER)
 ) -> Response:
@@ -119,7 +119,7 @@ async def get_user(request: Request, id: str, principal: Principal = Depends(ADM
     return await run_query(request, query)
 
 
-@router.patch("/users/{id}", response_model=Success[UserOut], responses=errors(400, 401, 403, 404, 409))
+@router.patch("/users/{id}", response_model=Success[UserOut], responses=errors(400, 401, 403, 404, 409, 422))
 async def update_user(
     request: Request, id: str, body: UserPatch, principal: Principal = Depends(ADMIN_USER)
 ) -> Response:
@@ -141,7 +141,7 @@ async def update_user(
     return await run_command(request, principal, effect)
 
 
-@router.delete("/users/{id}", response_model=Success[ClosedUserOut], responses=errors(401, 403, 404))
+@router.delete("/users/{id}", response_model=Success[ClosedUserOut], responses=errors(400, 401, 403, 404, 409, 422))
 async def close_user(request: Request, id: str, principal: Principal = Depends(ADMIN_USER)) -> Response:
     """Close an account: personal data erased, identifiers released, the ledger kept. Emits `CLOSED_ACCOUNT`."""
 
