@@ -10,7 +10,7 @@ import logging
 import sys
 import time
 import uuid
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -30,8 +30,9 @@ LEDGER_ENTRIES = Gauge("loyalty_ledger_entries", "Point ledger entries stored (a
 log = structlog.get_logger("loyalty.http")
 
 
-def configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level.upper())
+def configure_logging(level: str = "INFO", stream: TextIO | None = None, *, cache: bool = True) -> None:
+    stream = stream or sys.stdout
+    logging.basicConfig(format="%(message)s", stream=stream, level=level.upper())
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -41,8 +42,8 @@ def configure_logging(level: str = "INFO") -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
-        cache_logger_on_first_use=True,
+        logger_factory=structlog.PrintLoggerFactory(stream),
+        cache_logger_on_first_use=cache,
     )
 
 
