@@ -26,7 +26,7 @@ def test_sqlite_urls_get_the_aiosqlite_driver():
     url = async_url("sqlite:///var/loyalty.db")
     assert url.drivername == "sqlite+aiosqlite"
     assert url.database == "var/loyalty.db"
-    assert async_url("sqlite:////tmp/x.db").database == "/tmp/x.db"
+    assert async_url("sqlite:////srv/loyalty/x.db").database == "/srv/loyalty/x.db"
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres", "postgresql+psycopg"])
@@ -109,16 +109,19 @@ def test_utc_datetime_binds_utc():
     moment = datetime(2025, 1, 10, 14, 0, tzinfo=timezone(timedelta(hours=2)))
     on_sqlite = UTCDateTime().process_bind_param(moment, sqlite.dialect())
     assert on_sqlite == datetime(2025, 1, 10, 12, 0)
-    assert on_sqlite is not None and on_sqlite.tzinfo is None
+    assert on_sqlite is not None
+    assert on_sqlite.tzinfo is None
     on_postgres = UTCDateTime().process_bind_param(moment, postgresql.dialect())
     assert on_postgres == datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
-    assert on_postgres is not None and on_postgres.utcoffset() == timedelta(0)
+    assert on_postgres is not None
+    assert on_postgres.utcoffset() == timedelta(0)
     assert UTCDateTime().process_bind_param(None, sqlite.dialect()) is None
 
 
 def test_utc_datetime_reads_back_aware_utc():
     read = UTCDateTime().process_result_value(datetime(2025, 1, 10, 12, 0), sqlite.dialect())
     assert read == datetime(2025, 1, 10, 12, 0, tzinfo=UTC)
-    assert read is not None and read.tzinfo is UTC
+    assert read is not None
+    assert read.tzinfo is UTC
     text = UTCDateTime().process_result_value("2025-01-10 12:00:00.123000", sqlite.dialect())
     assert text == datetime(2025, 1, 10, 12, 0, 0, 123000, tzinfo=UTC)

@@ -7,7 +7,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 
-ACCOUNT_NUMBER = re.compile(r"^\d{7}$")
+ACCOUNT_NUMBER = re.compile(r"^[0-9]{7}$")  # ASCII digits only (\d would take any script's digits)
 # 7-digit numbers without a leading zero, so a number survives being typed into a numeric field.
 _FIRST_ACCOUNT_NUMBER = 1_000_000
 _ACCOUNT_NUMBER_SPAN = 9_000_000

@@ -87,16 +87,17 @@ async def apply_change(
             version=account.version + 1,
             updated_at=now(),
         )
-        .returning(account.balance)
+        .returning(account.balance, account.version)
     )
     if guard is not None:
         statement = statement.where(guard)
-    balance_after = (await tx.execute(statement)).scalar_one_or_none()
-    if balance_after is None:
+    changed = (await tx.execute(statement)).first()
+    if changed is None:
         # Either the member has no account or the guard refused: tell which, from the current row.
         current = await get_account(tx, tenant_id, member_id)
         check_overdraw(change, current.balance)
         raise AssertionError("the guarded update matched no row, yet the change would not overdraw")
+    balance_after, sequence = changed
     entry_id = uuid.uuid4()
     created_at = now()
     await tx.execute(
@@ -110,6 +111,7 @@ async def apply_change(
             source_type=source_type.value,
             source_id=source_id,
             balance_after=balance_after,
+            sequence=sequence,
             comment=comment,
             actor=actor,
             created_at=created_at,
@@ -178,9 +180,8 @@ async def list_entries(
 ) -> tuple[list[LedgerEntry], int]:
     condition = (point_entries.c.tenant_id == tenant_id) & (point_entries.c.member_id == member_id)
     total = (await tx.execute(select(func.count()).select_from(point_entries).where(condition))).scalar_one()
-    direction = "asc" if order == "ASC" else "desc"
-    ordering = [getattr(point_entries.c.created_at, direction)(), getattr(point_entries.c.balance_after, direction)()]
-    rows = await tx.execute(select(point_entries).where(condition).order_by(*ordering).limit(limit).offset(skip))
+    ordering = point_entries.c.sequence.asc() if order == "ASC" else point_entries.c.sequence.desc()
+    rows = await tx.execute(select(point_entries).where(condition).order_by(ordering).limit(limit).offset(skip))
     return [_entry(r) for r in rows], total
 
 

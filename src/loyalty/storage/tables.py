@@ -123,6 +123,8 @@ point_entries = Table(
     Column("source_type", String(16), nullable=False),
     Column("source_id", Uuid, nullable=False),
     Column("balance_after", BigInteger, nullable=False),
+    # The account's version after this entry: orders a member's entries exactly, even within one clock tick.
+    Column("sequence", BigInteger, nullable=False),
     Column("expires_at", UTCDateTime, nullable=True),
     Column("comment", Text, nullable=True),
     # Who caused it: the client id or the member's subject, for the audit trail.
@@ -132,7 +134,7 @@ point_entries = Table(
     ForeignKeyConstraint(["tenant_id", "member_id"], ["members.tenant_id", "members.member_id"]),
     # One entry of a kind per member per cause: a double earn is impossible even if every other layer failed.
     UniqueConstraint("tenant_id", "source_type", "source_id", "member_id", "kind"),
-    Index(None, "tenant_id", "member_id", "created_at"),
+    UniqueConstraint("tenant_id", "member_id", "sequence"),
 )
 
 events = Table(

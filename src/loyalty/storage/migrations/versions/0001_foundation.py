@@ -136,6 +136,7 @@ def upgrade() -> None:
         sa.Column("source_type", sa.String(length=16), nullable=False),
         sa.Column("source_id", sa.Uuid(), nullable=False),
         sa.Column("balance_after", sa.BigInteger(), nullable=False),
+        sa.Column("sequence", sa.BigInteger(), nullable=False),
         sa.Column("expires_at", UTCDateTime(), nullable=True),
         sa.Column("comment", sa.Text(), nullable=True),
         sa.Column("actor", sa.String(length=200), nullable=True),
@@ -154,19 +155,13 @@ def upgrade() -> None:
             "kind",
             name=op.f("uq_point_entries_tenant_id_source_type_source_id_member_id_kind"),
         ),
+        sa.UniqueConstraint(
+            "tenant_id", "member_id", "sequence", name=op.f("uq_point_entries_tenant_id_member_id_sequence")
+        ),
     )
-    with op.batch_alter_table("point_entries", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_point_entries_tenant_id_member_id_created_at"),
-            ["tenant_id", "member_id", "created_at"],
-            unique=False,
-        )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("point_entries", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_point_entries_tenant_id_member_id_created_at"))
-
     op.drop_table("point_entries")
     op.drop_table("point_accounts")
     with op.batch_alter_table("events", schema=None) as batch_op:
