@@ -62,6 +62,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         _drop_framework_validation_responses(schema)
+        _require_all_credentials(schema)
         schema.setdefault("components", {}).setdefault("schemas", {})["TokenRequest"] = {
             "type": "object",
             "required": ["grant_type", "client_id", "client_secret"],
@@ -88,3 +89,12 @@ def _drop_framework_validation_responses(schema: dict[str, Any]) -> None:
     schemas = schema.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
+
+
+def _require_all_credentials(schema: dict[str, Any]) -> None:
+    """FastAPI lists each security dependency as an alternative; the engine needs the API key *and* the token."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            requirements = operation.get("security")
+            if requirements and len(requirements) > 1:
+                operation["security"] = [{name: scopes for req in requirements for name, scopes in req.items()}]

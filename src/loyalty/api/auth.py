@@ -14,7 +14,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from loyalty.api import tokens
 from loyalty.domain.errors import Forbidden, NotAuthenticated, NotFound
-from loyalty.domain.tenancy import Client, Principal, PrincipalKind, Tenant
+from loyalty.domain.tenancy import Client, Principal, PrincipalKind, Tenant, effective_scopes
 from loyalty.services import clients as client_service
 from loyalty.services import tenants as tenant_service
 from loyalty.storage.database import Database, Tx
@@ -58,7 +58,7 @@ async def authenticate(db: Database, api_key: str | None, token: str | None) -> 
         claims = tokens.verify_client_token(tenant, token)
         if client.revoked_at is not None:
             raise NotAuthenticated("The client of this token was revoked.", code="INVALID_TOKEN")
-        granted = frozenset(str(claims.get("scope", "")).split()) & client.scopes
+        granted = frozenset(str(claims.get("scope", "")).split()) & effective_scopes(client.scopes)
         return Principal(
             tenant=tenant, kind=PrincipalKind.CLIENT, credential=f"client:{client.client_id}", scopes=granted
         )

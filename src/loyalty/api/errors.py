@@ -8,6 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from loyalty.api.envelope import error, fail
@@ -80,6 +81,15 @@ def validation_failure(exc: RequestValidationError) -> Response:
     return fail(400, "VALIDATION_ERROR", f"Invalid request: {fields}.", errors=errors)
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route accepts on this path (the framework names only the first route's)."""
+    methods: set[str] = set()
+    for route in request.app.routes:
+        if isinstance(route, APIRoute) and route.path_regex.match(request.url.path):
+            methods |= route.methods or set()
+    return sorted(methods)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
@@ -95,11 +105,12 @@ def install(app: FastAPI) -> None:
         if exc.status_code == 404:
             return fail(404, "NOT_FOUND", f"No route {request.method} {request.url.path}.")
         if exc.status_code == 405:
+            allowed = _allowed_methods(request)
             return fail(
                 405,
                 "METHOD_NOT_ALLOWED",
                 f"{request.method} is not allowed on {request.url.path}.",
-                headers=dict(exc.headers or {}),
+                headers={"Allow": ", ".join(allowed)} if allowed else None,
             )
         return fail(exc.status_code, "HTTP_ERROR", str(exc.detail))
 
@@ -107,4 +118,8 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> Response:
         request_id = getattr(request.state, "request_id", None)
         log.exception("unhandled_error", request_id=request_id)
-        return error("The server failed to process the request; nothing was changed.", request_id)
+        response = error("The server failed to process the request; nothing was changed.", request_id)
+        if request_id:
+            # The framework answers 500s outside every middleware, so the id header is set here.
+            response.headers["X-Request-Id"] = request_id
+        return response

@@ -62,7 +62,9 @@ class TrailingSlashMiddleware:
         if scope["type"] == "http":
             path: str = scope["path"]
             if len(path) > 1 and path.endswith("/"):
-                scope = {**scope, "path": path.rstrip("/") or "/", "raw_path": None}
+                # Changed in place (not copied) so state set further in stays visible to outer layers.
+                scope["path"] = path.rstrip("/") or "/"
+                scope["raw_path"] = scope["path"].encode()
         await self.app(scope, receive, send)
 
 

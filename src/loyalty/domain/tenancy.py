@@ -21,6 +21,11 @@ class Scope(StrEnum):
 CLIENT_SCOPES = frozenset(s.value for s in Scope)
 
 
+def effective_scopes(scopes: frozenset[str]) -> frozenset[str]:
+    """The scopes a client may use: ``admin`` includes everything ``pos`` may do."""
+    return scopes | {Scope.POS.value} if Scope.ADMIN.value in scopes else scopes
+
+
 def parse_scopes(raw: str | list[str]) -> frozenset[str]:
     items = raw.replace(",", " ").split() if isinstance(raw, str) else raw
     scopes = frozenset(s.strip() for s in items if s.strip())

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict, PlainSerializer, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
@@ -17,6 +18,31 @@ def iso(moment: datetime) -> str:
 
 
 Timestamp = Annotated[datetime, PlainSerializer(iso, return_type=str)]
+
+
+_INT64 = 2**63
+
+
+def check_json_value(value: Any) -> Any:
+    """Refuse what JSON storage and rendering cannot carry exactly: integers beyond 64 bits, NaN and infinities."""
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if isinstance(value, int):
+        if not -_INT64 <= value < _INT64:
+            raise ValueError("integers must fit in 64 bits")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError("numbers must be finite")
+    elif isinstance(value, dict):
+        for item in value.values():
+            check_json_value(item)
+    elif isinstance(value, list):
+        for item in value:
+            check_json_value(item)
+    return value
+
+
+JsonObject = Annotated[dict[str, Any], AfterValidator(check_json_value)]
 
 
 class RequestModel(BaseModel):

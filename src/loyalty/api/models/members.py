@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import EmailStr, Field, StringConstraints
+from pydantic import EmailStr, Field, StringConstraints, field_validator
 
-from loyalty.api.models.common import RequestModel, ResponseModel, Timestamp
+from loyalty.api.models.common import JsonObject, RequestModel, ResponseModel, Timestamp
 from loyalty.domain.members import Member
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=64)]
@@ -30,7 +30,7 @@ class _ProfileFields(RequestModel):
     street_address: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     telephone_number: Annotated[str, StringConstraints(max_length=64)] | None = None
     picture_url: Annotated[str, StringConstraints(max_length=2048, pattern=r"^https?://")] | None = None
-    attributes: dict[str, Any] | None = Field(
+    attributes: JsonObject | None = Field(
         default=None, description="Free-form member attributes (editable by the member and by admins)."
     )
 
@@ -45,6 +45,13 @@ class ProfilePatch(_ProfileFields):
     given_name: Name | None = None
     family_name: Name | None = None
     email_address: EmailStr | None = None
+
+    @field_validator("given_name", "family_name", "email_address", mode="before")
+    @classmethod
+    def _required_fields_stay_set(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("a required profile field cannot be removed")
+        return value
 
 
 # Fields of WLL's UserDefinition this engine does not implement (referrals, consents, linked venues).

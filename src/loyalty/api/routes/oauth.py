@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 
 from loyalty.api.auth import API_KEY_ONLY, database
+from loyalty.api.envelope import ServerError
 from loyalty.api.models.clients import TokenResponse
 from loyalty.api.tokens import issue_client_token
 from loyalty.domain.errors import NotAuthenticated
-from loyalty.domain.tenancy import Tenant
+from loyalty.domain.tenancy import Tenant, effective_scopes
 from loyalty.services import clients as client_service
 
 router = APIRouter(prefix="/v1", tags=["Authentication"])
@@ -42,6 +43,7 @@ async def _form(request: Request) -> dict[str, Any] | None:
     responses={
         400: {"description": "OAuth2 error: `invalid_request`, `unsupported_grant_type`, `invalid_scope`."},
         401: {"description": "OAuth2 error: `invalid_client`."},
+        500: {"model": ServerError, "description": "Unexpected failure."},
     },
     openapi_extra={
         "requestBody": {
@@ -70,8 +72,9 @@ async def issue_token(request: Request, tenant: Tenant = Depends(API_KEY_ONLY)) 
         return _oauth_error(401, "invalid_client", "Unknown client or wrong secret.")
     requested = form.get("scope")
     scopes = frozenset(str(requested).split()) if requested else client.scopes
-    if not scopes <= client.scopes:
-        return _oauth_error(400, "invalid_scope", f"This client may request only: {' '.join(sorted(client.scopes))}.")
+    allowed = effective_scopes(client.scopes)
+    if not scopes <= allowed:
+        return _oauth_error(400, "invalid_scope", f"This client may request only: {' '.join(sorted(allowed))}.")
     ttl = request.app.state.settings.token_ttl_seconds
     token = issue_client_token(tenant, client, scopes, ttl)
     answer = TokenResponse(access_token=token, expires_in=ttl, scope=" ".join(sorted(scopes)))
