@@ -204,7 +204,9 @@ async def create_member(http: httpx.AsyncClient, headers: dict[str, str], **over
 async def adjust(
     http: httpx.AsyncClient, headers: dict[str, str], member: str, points: int, **extra: Any
 ) -> httpx.Response:
-    return await http.post("/v1/commands/adjust_points", headers=headers, json={"actorId": member, "points": points, **extra})
+    return await http.post(
+        "/v1/commands/adjust_points", headers=headers, json={"actorId": member, "points": points, **extra}
+    )
 
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

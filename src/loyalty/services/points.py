@@ -47,6 +47,7 @@ def _entry(row: Any) -> LedgerEntry:
         comment=row.comment,
         actor=row.actor,
         created_at=row.created_at,
+        reactor_id=row.reactor_id,
     )
 
 
@@ -74,8 +75,13 @@ async def apply_change(
     source_id: uuid.UUID,
     comment: str | None = None,
     actor: str | None = None,
+    reactor_id: uuid.UUID | None = None,
+    cause: str = "",
 ) -> LedgerEntry:
-    """Change a balance and append its ledger entry; raise ``InsufficientPoints`` instead of overdrawing."""
+    """Change a balance and append its ledger entry; raise ``InsufficientPoints`` instead of overdrawing.
+
+    ``cause`` tells apart several entries of one kind from one source (two reactions to one event); the unique
+    key over (source, member, kind, cause) makes a double entry impossible."""
     account = point_accounts.c
     guard = account.balance + change.delta >= 0 if not change.may_overdraw else None
     statement = (
@@ -92,11 +98,12 @@ async def apply_change(
     if guard is not None:
         statement = statement.where(guard)
     changed = (await tx.execute(statement)).first()
-    if changed is None:
-        # Either the member has no account or the guard refused: tell which, from the current row.
+    while changed is None:
+        # No account, or the guard refused: tell which from the current row. Under READ COMMITTED a credit may
+        # commit between the two statements, so a change that fits now is simply tried again.
         current = await get_account(tx, tenant_id, member_id)
         check_overdraw(change, current.balance)
-        raise AssertionError("the guarded update matched no row, yet the change would not overdraw")
+        changed = (await tx.execute(statement)).first()
     balance_after, sequence = changed
     entry_id = uuid.uuid4()
     created_at = now()
@@ -114,6 +121,8 @@ async def apply_change(
             sequence=sequence,
             comment=comment,
             actor=actor,
+            reactor_id=reactor_id,
+            cause=cause,
             created_at=created_at,
         )
     )
@@ -130,6 +139,7 @@ async def apply_change(
         comment=comment,
         actor=actor,
         created_at=created_at,
+        reactor_id=reactor_id,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from fastapi import Query
@@ -11,11 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer, mod
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-
-def iso(moment: datetime) -> str:
-    """ISO 8601 UTC with milliseconds and Z, as WLL writes timestamps: 2025-01-10T12:34:56.000Z."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
+from loyalty.domain.timestamps import iso
 
 Timestamp = Annotated[datetime, PlainSerializer(iso, return_type=str)]
 

@@ -14,7 +14,8 @@ Birthdate = Annotated[
     str, StringConstraints(pattern=r"^(19[0-9][0-9]|20[0-3][0-9])-(0[1-9]|1[012])-(0[1-9]|[12][0-9]|3[01])$")
 ]
 Country = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=512)]
+# No leading or trailing white space: lookups trim what the POS sends, so such an identifier could never be found.
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=512, pattern=r"^\S(?:.*\S)?$")]
 Gender = Literal["FEMALE", "MALE", "OTHER", "UNKNOWN"]
 
 
