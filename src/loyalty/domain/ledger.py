@@ -95,6 +95,7 @@ class LedgerEntry:
     comment: str | None
     actor: str | None
     created_at: datetime
+    reactor_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)

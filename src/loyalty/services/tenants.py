@@ -47,6 +47,7 @@ async def create_tenant(tx: Tx, name: str) -> NewTenant:
             name=name,
             api_key_hash=credentials.digest(api_key),
             token_signing_key=credentials.new_signing_key(),
+            webhook_secret=credentials.new_signing_key(),
             created_at=now(),
         )
     )

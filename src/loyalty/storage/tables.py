@@ -46,6 +46,8 @@ tenants = Table(
     Column("api_key_hash", String(64), nullable=False),
     # Secret that signs this tenant's client access tokens (HS256).
     Column("token_signing_key", String(128), nullable=False),
+    # Signs webhook bodies (X-Signature); shown to admins, who give it to their receivers.
+    Column("webhook_secret", String(128), nullable=False),
     # How member (user) tokens from the retailer's identity provider are verified; null = user tokens refused.
     Column("user_auth", JsonDocument, nullable=True),
     Column("base_currency", String(3), nullable=False, server_default="GBP"),
@@ -129,11 +131,17 @@ point_entries = Table(
     Column("comment", Text, nullable=True),
     # Who caused it: the client id or the member's subject, for the audit trail.
     Column("actor", String(200), nullable=True),
+    # The reactor whose reaction made this entry, if any.
+    Column("reactor_id", Uuid, nullable=True),
+    # Tells apart several entries of one kind from one source, e.g. "<reactor id>/<reaction index>"; "" otherwise.
+    Column("cause", String(80), nullable=False, server_default=""),
     Column("created_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("tenant_id", "entry_id"),
     ForeignKeyConstraint(["tenant_id", "member_id"], ["members.tenant_id", "members.member_id"]),
     # One entry of a kind per member per cause: a double earn is impossible even if every other layer failed.
-    UniqueConstraint("tenant_id", "source_type", "source_id", "member_id", "kind"),
+    UniqueConstraint(
+        "tenant_id", "source_type", "source_id", "member_id", "kind", "cause", name="uq_point_entries_cause"
+    ),
     UniqueConstraint("tenant_id", "member_id", "sequence"),
 )
 
@@ -148,7 +156,12 @@ events = Table(
     Column("payload", JsonDocument, nullable=False),
     Column("occurred_at", UTCDateTime, nullable=False),
     Column("reported_at", UTCDateTime, nullable=False),
+    # The value found at the type's dedupeKeyPath, and whose it is ("" for anonymous events): a second event of
+    # the same type, subject and value is a duplicate and runs nothing.
+    Column("dedupe_key", String(512), nullable=True),
+    Column("dedupe_subject", String(64), nullable=True),
     PrimaryKeyConstraint("tenant_id", "event_id"),
+    UniqueConstraint("tenant_id", "type", "dedupe_subject", "dedupe_key"),
     ForeignKeyConstraint(["tenant_id", "subject_id"], ["members.tenant_id", "members.member_id"]),
     Index(None, "tenant_id", "subject_id", "reported_at"),
     Index(None, "tenant_id", "type", "reported_at"),
@@ -167,5 +180,137 @@ idempotency_keys = Table(
     Column("body", LargeBinary, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("tenant_id", "credential", "key"),
+    Index(None, "tenant_id", "created_at"),
+)
+
+event_types = Table(
+    "event_types",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("event_type_id", Uuid, nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("description", String(1024), nullable=True),
+    Column("schema", JsonDocument, nullable=False),
+    Column("is_private", Boolean, nullable=False),
+    Column("is_active", Boolean, nullable=False),
+    Column("enhancers", JsonDocument, nullable=False),
+    Column("omit_from_user_activity", Boolean, nullable=False),
+    Column("dedupe_key_path", String(512), nullable=True),
+    # Event secrets are derived from the tenant's signing key and this number; bumping it rotates the secret.
+    Column("secret_version", Integer, nullable=False, server_default="1"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "event_type_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+    UniqueConstraint("tenant_id", "name"),
+)
+
+# Each row is one version of a reactor; editing ends a version and adds its successor.
+reactors = Table(
+    "reactors",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("reactor_id", Uuid, nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("description", String(1024), nullable=True),
+    Column("event_type", String(64), nullable=False),
+    Column("constraint", JsonDocument, nullable=True),
+    Column("effective_from", UTCDateTime, nullable=False),
+    Column("effective_until", UTCDateTime, nullable=True),
+    Column("max_activations", BigInteger, nullable=True),
+    Column("activation_context", String(16), nullable=True),
+    Column("reactions", JsonDocument, nullable=False),
+    Column("previous_version_id", Uuid, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "reactor_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+    Index(None, "tenant_id", "event_type"),
+)
+
+# Activation counters: one row per reactor version and context ("" for GLOBAL/TENANT, the member id for SUBJECT).
+reactor_activations = Table(
+    "reactor_activations",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("reactor_id", Uuid, nullable=False),
+    Column("context_key", String(64), nullable=False),
+    Column("activations", BigInteger, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("tenant_id", "reactor_id", "context_key"),
+    ForeignKeyConstraint(["tenant_id", "reactor_id"], ["reactors.tenant_id", "reactors.reactor_id"]),
+)
+
+# What each reactor did with an event (the "why" behind every reaction).
+event_reactions = Table(
+    "event_reactions",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("event_id", Uuid, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("reactor_id", Uuid, nullable=False),
+    Column("reactor_name", String(64), nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("reason", String(64), nullable=True),
+    Column("points", BigInteger, nullable=True),
+    Column("detail", JsonDocument, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "event_id", "position"),
+    ForeignKeyConstraint(["tenant_id", "event_id"], ["events.tenant_id", "events.event_id"]),
+)
+
+badges = Table(
+    "badges",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("badge_id", Uuid, nullable=False),
+    Column("internal_name", String(200), nullable=False),
+    Column("internal_description", String(1000), nullable=True),
+    Column("details", JsonDocument, nullable=False),
+    Column("priority", Integer, nullable=False, server_default="0"),
+    Column("status", String(8), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "badge_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
+badge_awards = Table(
+    "badge_awards",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("award_id", Uuid, nullable=False),
+    Column("badge_id", Uuid, nullable=False),
+    Column("member_id", Uuid, nullable=False),
+    Column("event_id", Uuid, nullable=True),
+    Column("comment", String(1000), nullable=True),
+    Column("awarded_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "award_id"),
+    ForeignKeyConstraint(["tenant_id", "badge_id"], ["badges.tenant_id", "badges.badge_id"]),
+    ForeignKeyConstraint(["tenant_id", "member_id"], ["members.tenant_id", "members.member_id"]),
+    Index(None, "tenant_id", "member_id", "awarded_at"),
+)
+
+# The webhook outbox: written in the event's transaction, delivered by the worker after commit.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("delivery_id", Uuid, nullable=False),
+    Column("event_id", Uuid, nullable=False),
+    Column("reactor_id", Uuid, nullable=False),
+    Column("url", String(2048), nullable=False),
+    Column("headers", JsonDocument, nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("status", String(10), nullable=False),  # PENDING, DELIVERED, FAILED
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    # A worker holds a message until then; past it, another worker may take it (so a killed worker loses nothing).
+    Column("locked_until", UTCDateTime, nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", String(500), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "delivery_id"),
+    ForeignKeyConstraint(["tenant_id", "event_id"], ["events.tenant_id", "events.event_id"]),
+    Index(None, "tenant_id", "status", "next_attempt_at"),
     Index(None, "tenant_id", "created_at"),
 )

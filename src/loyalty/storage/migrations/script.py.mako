@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from loyalty.storage.types import JsonDocument, UTCDateTime  # noqa: F401
+from loyalty.storage.types import JsonDocument, UTCDateTime  # noqa: F401 - used by generated code
 ${imports if imports else ""}
 
 revision: str = ${repr(up_revision)}
