@@ -43,3 +43,9 @@ def tenant_of_api_key(api_key: str) -> uuid.UUID | None:
 
 def new_signing_key() -> str:
     return secrets.token_hex(32)
+
+
+def derived_secret(key: str, label: str) -> str:
+    """A secret derived from a stored key (HMAC-SHA256): it can be shown again on request without ever being
+    stored, and changing ``label`` (e.g. a version number) rotates it."""
+    return hmac.new(key.encode(), label.encode(), hashlib.sha256).hexdigest()

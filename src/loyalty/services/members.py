@@ -13,8 +13,8 @@ from loyalty.domain import members as rules
 from loyalty.domain.errors import Conflict, Forbidden, MemberNotFound
 from loyalty.domain.identifiers import new_account_number, read_identifier
 from loyalty.domain.members import Member
+from loyalty.services import events
 from loyalty.services.clock import now
-from loyalty.services.events import IntrinsicEvent, emit
 from loyalty.storage.database import Tx
 from loyalty.storage.tables import members, point_accounts
 
@@ -111,14 +111,16 @@ async def create_member(tx: Tx, tenant_id: uuid.UUID, definition: MemberDefiniti
     else:
         raise Conflict("Could not allocate an account number; try again.", code="ACCOUNT_NUMBER_EXHAUSTED")
     await tx.execute(point_accounts.insert().values(tenant_id=tenant_id, member_id=member_id, updated_at=created_at))
-    await emit(
+    member = await get_member(tx, tenant_id, member_id)
+    await events.emit(
         tx,
         tenant_id,
-        IntrinsicEvent.REGISTERED_ACCOUNT,
-        subject_id=member_id,
+        events.IntrinsicEvent.REGISTERED_ACCOUNT,
+        subject=member,
         payload={"userId": str(member_id), "accountNumber": account_number},
         executor=actor,
     )
+    # Re-read: a sign-up reactor may have changed the member (an ATTRIBUTE reaction, say).
     return await get_member(tx, tenant_id, member_id)
 
 
@@ -205,11 +207,11 @@ async def update_member(
     except IntegrityError as error:
         raise Conflict("That externalIdentifier belongs to another member.", code="USER_ALREADY_EXISTS") from error
     changed = sorted(k for k in ("profile", "flags", "external_identifier", "is_restricted") if k in values)
-    await emit(
+    await events.emit(
         tx,
         tenant_id,
-        IntrinsicEvent.PROFILE_UPDATED,
-        subject_id=member.member_id,
+        events.IntrinsicEvent.PROFILE_UPDATED,
+        subject=await get_member(tx, tenant_id, member.member_id),
         payload={"userId": str(member.member_id), "changed": changed},
         executor=actor,
     )
@@ -232,20 +234,21 @@ async def close_member(tx: Tx, tenant_id: uuid.UUID, member: Member, actor: str)
             closed_at=closed_at,
         )
     )
-    await emit(
-        tx,
-        tenant_id,
-        IntrinsicEvent.CLOSED_ACCOUNT,
-        subject_id=member.member_id,
-        payload={"userId": str(member.member_id)},
-        executor=actor,
-    )
     row = (
         await tx.execute(
             select(members).where(members.c.tenant_id == tenant_id, members.c.member_id == member.member_id)
         )
     ).one()
-    return _member(row)
+    closed = _member(row)
+    await events.emit(
+        tx,
+        tenant_id,
+        events.IntrinsicEvent.CLOSED_ACCOUNT,
+        subject=closed,
+        payload={"userId": str(member.member_id)},
+        executor=actor,
+    )
+    return closed
 
 
 async def list_members(
@@ -283,3 +286,21 @@ async def find_by_auth_identifier(tx: Tx, tenant_id: uuid.UUID, auth_identifier:
     if row is None:
         raise MemberNotFound(auth_identifier)
     return _member(row)
+
+
+async def set_attributes(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID, pairs: dict[str, Any]) -> None:
+    """Set profile attributes (an ATTRIBUTE reaction). The row is locked first so concurrent writers of the same
+    profile cannot lose each other's keys."""
+    row = (
+        await tx.execute(
+            select(members.c.profile)
+            .where(members.c.tenant_id == tenant_id, members.c.member_id == member_id)
+            .with_for_update()
+        )
+    ).one()
+    profile = rules.merge_profile(row.profile, {"attributes": pairs})
+    await tx.execute(
+        update(members)
+        .where(members.c.tenant_id == tenant_id, members.c.member_id == member_id)
+        .values(profile=profile, updated_at=now())
+    )

@@ -27,8 +27,8 @@ from loyalty.domain.ledger import (
     check_overdraw,
 )
 from loyalty.domain.members import Member
+from loyalty.services import events
 from loyalty.services.clock import now
-from loyalty.services.events import IntrinsicEvent, emit
 from loyalty.storage.database import Tx
 from loyalty.storage.tables import point_accounts, point_entries
 
@@ -168,12 +168,12 @@ async def adjust_points(
         comment=comment,
         actor=actor,
     )
-    await emit(
+    await events.emit(
         tx,
         tenant_id,
-        IntrinsicEvent.POINTS_ADJUSTED,
+        events.IntrinsicEvent.POINTS_ADJUSTED,
         event_id=command_id,
-        subject_id=member.member_id,
+        subject=member,
         payload={
             "points": change.delta,
             "impactType": change.impact.value,

@@ -1,0 +1,79 @@
+"""The compiled rules of a tenant, cached per process and keyed by the tenant's ``config_version``.
+
+An event costs one read of the version; while it is unchanged, the event types' validators, the reactors'
+compiled constraints and derivations, and the badges are reused, so evaluating reactors costs no queries.
+Any configuration write bumps the version in its own transaction, so the very next event in every process
+sees the change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+import jsonschema_rs
+
+from loyalty.domain.event_types import EventType
+from loyalty.domain.jsonpaths import PayloadQuery
+from loyalty.domain.reactors import CompiledReactor, compile_reactor
+from loyalty.domain.schemas import compile_schema
+from loyalty.services import badges as badge_service
+from loyalty.services import event_types as event_type_service
+from loyalty.services import reactors as reactor_service
+from loyalty.services.config import config_version
+from loyalty.storage.database import Tx
+
+
+@dataclass(frozen=True)
+class CompiledEventType:
+    event_type: EventType
+    validator: jsonschema_rs.Validator
+    dedupe_key: PayloadQuery | None
+
+
+@dataclass(frozen=True)
+class Rules:
+    version: int
+    event_types: dict[str, CompiledEventType]
+    reactors_by_type: dict[str, tuple[CompiledReactor, ...]]
+    badges: dict[uuid.UUID, badge_service.Badge] = field(default_factory=dict)
+
+    def reactors_for(self, event_type: str) -> tuple[CompiledReactor, ...]:
+        return self.reactors_by_type.get(event_type, ())
+
+
+_cache: dict[uuid.UUID, Rules] = {}
+
+
+async def _load(tx: Tx, tenant_id: uuid.UUID, version: int) -> Rules:
+    compiled_types = {
+        t.name: CompiledEventType(
+            event_type=t,
+            validator=compile_schema(t.schema, field="schema"),
+            dedupe_key=PayloadQuery(t.dedupe_key_path, field="dedupeKeyPath") if t.dedupe_key_path else None,
+        )
+        for t in await event_type_service.list_event_types(tx, tenant_id)
+    }
+    by_type: dict[str, list[CompiledReactor]] = {}
+    for reactor in await reactor_service.live_reactors(tx, tenant_id):
+        by_type.setdefault(reactor.event_type, []).append(compile_reactor(reactor))
+    found, _ = await badge_service.list_badges(tx, tenant_id, limit=100_000, skip=0)
+    return Rules(
+        version=version,
+        event_types=compiled_types,
+        reactors_by_type={k: tuple(v) for k, v in by_type.items()},
+        badges={b.badge_id: b for b in found},
+    )
+
+
+async def current_rules(tx: Tx, tenant_id: uuid.UUID) -> Rules:
+    version = await config_version(tx, tenant_id)
+    cached = _cache.get(tenant_id)
+    if cached is not None and cached.version == version:
+        return cached
+    rules = await _load(tx, tenant_id, version)
+    # Cache only what was loaded at a version still current: on READ COMMITTED a configuration write may commit
+    # between the version read and the loads.
+    if await config_version(tx, tenant_id) == version:
+        _cache[tenant_id] = rules
+    return rules
