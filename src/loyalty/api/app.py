@@ -12,7 +12,18 @@ from fastapi.openapi.utils import get_openapi
 from loyalty import __version__
 from loyalty.api import errors
 from loyalty.api.observability import RequestLogMiddleware, TrailingSlashMiddleware
-from loyalty.api.routes import clients, commands, members, oauth, ops
+from loyalty.api.routes import (
+    badges,
+    clients,
+    commands,
+    event_types,
+    events,
+    members,
+    oauth,
+    ops,
+    reactors,
+    webhooks,
+)
 from loyalty.settings import Settings
 from loyalty.storage.database import Database
 
@@ -47,7 +58,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.db = db
     app.state.settings = settings
 
-    for module in (oauth, members, commands, clients, ops):
+    for module in (oauth, members, commands, clients, events, event_types, reactors, badges, webhooks, ops):
         # Routes are copied in, not included as sub-routers, so the route table stays one flat list of
         # APIRoutes with full paths: the route-access test, metrics and logs all read it.
         app.router.routes.extend(module.router.routes)

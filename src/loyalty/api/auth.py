@@ -7,6 +7,7 @@ embedded in the API key) and, for client tokens, the client row (so revocation i
 
 from __future__ import annotations
 
+import hashlib
 from enum import StrEnum
 
 from fastapi import Request, Security
@@ -21,6 +22,9 @@ from loyalty.storage.database import Database, Tx
 
 api_key_header = APIKeyHeader(name="X-Api-Key", auto_error=False, description="The tenant's API key.")
 bearer = HTTPBearer(auto_error=False, description="A client access token or a member token from the IdP.")
+event_secret_header = APIKeyHeader(
+    name="X-Event-Secret", auto_error=False, description="An event type's secret (POST /v1/events only)."
+)
 
 
 class Role(StrEnum):
@@ -73,6 +77,8 @@ class Access:
         self.roles = frozenset(roles)
 
     def allows(self, principal: Principal) -> bool:
+        if principal.kind is PrincipalKind.EVENT_SECRET:
+            return False
         if principal.is_user:
             return Role.USER in self.roles
         return any(role.value in principal.scopes for role in self.roles if role is not Role.USER)
@@ -107,8 +113,35 @@ class TenantOnly:
         return tenant
 
 
+class EventReporterAccess(Access):
+    """``POST /v1/events``: admin, pos and member tokens, or — with no token — the event type's secret in
+    ``X-Event-Secret`` (checked against the reported type by the events service)."""
+
+    async def __call__(
+        self,
+        request: Request,
+        api_key: str | None = Security(api_key_header),
+        credentials: HTTPAuthorizationCredentials | None = Security(bearer),
+        event_secret: str | None = Security(event_secret_header),
+    ) -> Principal:
+        if credentials is None and event_secret:
+            tenant = await authenticate(database(request), api_key, None)
+            assert isinstance(tenant, Tenant)
+            fingerprint = hashlib.sha256(event_secret.encode()).hexdigest()[:16]
+            request.state.tenant_id = str(tenant.tenant_id)
+            request.state.credential = f"event-secret:{fingerprint}"
+            return Principal(
+                tenant=tenant,
+                kind=PrincipalKind.EVENT_SECRET,
+                credential=f"event-secret:{fingerprint}",
+                event_secret=event_secret,
+            )
+        return await super().__call__(request, api_key, credentials)
+
+
 ADMIN = Access(Role.ADMIN)
 ADMIN_POS = Access(Role.ADMIN, Role.POS)
 ADMIN_POS_USER = Access(Role.ADMIN, Role.POS, Role.USER)
 ADMIN_USER = Access(Role.ADMIN, Role.USER)
 API_KEY_ONLY = TenantOnly()
+EVENT_REPORTERS = EventReporterAccess(Role.ADMIN, Role.POS, Role.USER)

@@ -66,6 +66,7 @@ class Client:
 class PrincipalKind(StrEnum):
     CLIENT = "client"
     USER = "user"
+    EVENT_SECRET = "event-secret"  # a back-office system holding one event type's secret
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,7 @@ class Principal:
     credential: str
     scopes: frozenset[str] = field(default_factory=frozenset)
     subject: str | None = None
+    event_secret: str | None = None
 
     def has(self, scope: Scope) -> bool:
         return self.kind is PrincipalKind.CLIENT and (scope.value in self.scopes or Scope.ADMIN.value in self.scopes)
