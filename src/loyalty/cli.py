@@ -5,23 +5,29 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import httpx
 import typer
 import uvicorn
 from rich.console import Console
 from rich.progress import Progress
 
+from loyalty.api.observability import configure_logging
 from loyalty.domain.errors import DomainError
 from loyalty.domain.tenancy import Client, Tenant
 from loyalty.services import clients as client_service
+from loyalty.services import idempotency
 from loyalty.services import points as point_service
 from loyalty.services import tenants as tenant_service
 from loyalty.settings import Settings
 from loyalty.storage import migrate
 from loyalty.storage.database import Database, Tx
+from loyalty.worker.webhooks import deliver_due
 
 T = TypeVar("T")
 
@@ -343,6 +349,41 @@ def serve(
         access_log=False,
         proxy_headers=False,
     )
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option(help="Do the work that is due now, then exit.")] = False,
+) -> None:
+    """Deliver webhooks from the outbox and reap old idempotency keys, until stopped."""
+    settings = _settings()
+    configure_logging(settings.log_level)
+
+    async def run() -> None:
+        db = Database(settings.resolved_database_url(), sqlite_synchronous=settings.sqlite_synchronous)
+        lease = timedelta(seconds=settings.webhook_lease_seconds)
+        ttl = timedelta(hours=settings.idempotency_ttl_hours)
+        last_reap = 0.0
+        try:
+            async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as http:
+                while True:
+                    attempted = await deliver_due(
+                        db, http, lease=lease, backoff_base_seconds=settings.webhook_backoff_seconds
+                    )
+                    if time.monotonic() - last_reap > REAP_EVERY_SECONDS:
+                        await db.run(lambda tx: idempotency.reap(tx, ttl))
+                        last_reap = time.monotonic()
+                    if once and not attempted:
+                        return
+                    if not attempted:
+                        await asyncio.sleep(settings.worker_poll_seconds)
+        finally:
+            await db.dispose()
+
+    asyncio.run(run())
+
+
+REAP_EVERY_SECONDS = 3600
 
 
 def main() -> None:

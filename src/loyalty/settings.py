@@ -23,6 +23,12 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = 86400
     # How long an Idempotency-Key is remembered (the contract promises at least 72 h).
     idempotency_ttl_hours: int = 72
+    # The worker: how long a taken webhook message is held before another worker may retry it, the backoff base
+    # between attempts, and how often to look for due work when idle.
+    webhook_lease_seconds: float = 30.0
+    webhook_backoff_seconds: float = 5.0
+    webhook_timeout_seconds: float = 10.0
+    worker_poll_seconds: float = 1.0
     # SQLite durability: FULL (default, durable on power loss) or NORMAL (faster; see docs/operations.md).
     sqlite_synchronous: str = "FULL"
 

@@ -1,0 +1,1 @@
+"""Background work: webhook delivery from the outbox, and housekeeping."""
