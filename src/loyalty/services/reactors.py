@@ -82,7 +82,12 @@ async def _values(tx: Tx, tenant_id: uuid.UUID, draft: ReactorDraft, base: React
     if not isinstance(name, str) or not 2 <= len(name) <= 64:
         raise InvalidInput("name is 2–64 characters.", code="VALIDATION_ERROR", field="name")
     reference = pick("event_type", base.event_type if base else None)
-    event_type = await event_type_service.get_event_type(tx, tenant_id, event_type_name(reference))
+    try:
+        event_type = await event_type_service.get_event_type(tx, tenant_id, event_type_name(reference))
+    except NotFound as error:
+        raise InvalidInput(
+            f"No event type {event_type_name(reference)!r}.", code="UNKNOWN_EVENT_TYPE", field="eventType"
+        ) from error
     constraint = pick("constraint", base.constraint if base else None)
     if constraint is not None:
         compile_schema(constraint, field="constraint")
