@@ -42,6 +42,7 @@ class LedgerEntryOut(ResponseModel):
     created_at: Timestamp
     expires_at: Timestamp | None
     comment: str | None
+    reactor_id: str | None = Field(description="The reactor whose reaction made this entry, if any.")
 
     @classmethod
     def of(cls, entry: LedgerEntry) -> LedgerEntryOut:
@@ -56,6 +57,7 @@ class LedgerEntryOut(ResponseModel):
             created_at=entry.created_at,
             expires_at=entry.expires_at,
             comment=entry.comment,
+            reactor_id=str(entry.reactor_id) if entry.reactor_id else None,
         )
 
 
