@@ -48,8 +48,6 @@ class Tenant:
     api_key_hash: str
     token_signing_key: str
     user_auth: dict[str, Any] | None
-    base_currency: str
-    timezone: str
     created_at: datetime
 
 

@@ -29,8 +29,6 @@ def _tenant(row: Any) -> Tenant:
         api_key_hash=row.api_key_hash,
         token_signing_key=row.token_signing_key,
         user_auth=row.user_auth,
-        base_currency=row.base_currency,
-        timezone=row.timezone,
         created_at=row.created_at,
     )
 

@@ -50,8 +50,6 @@ tenants = Table(
     Column("webhook_secret", String(128), nullable=False),
     # How member (user) tokens from the retailer's identity provider are verified; null = user tokens refused.
     Column("user_auth", JsonDocument, nullable=True),
-    Column("base_currency", String(3), nullable=False, server_default="GBP"),
-    Column("timezone", String(64), nullable=False, server_default="UTC"),
     # Bumped by every configuration write so compiled rules can be cached per version.
     Column("config_version", BigInteger, nullable=False, server_default="1"),
     Column("created_at", UTCDateTime, nullable=False),
@@ -143,6 +141,7 @@ point_entries = Table(
         "tenant_id", "source_type", "source_id", "member_id", "kind", "cause", name="uq_point_entries_cause"
     ),
     UniqueConstraint("tenant_id", "member_id", "sequence"),
+    Index(None, "tenant_id", "member_id", "created_at"),
 )
 
 events = Table(
@@ -313,4 +312,251 @@ webhook_deliveries = Table(
     ForeignKeyConstraint(["tenant_id", "event_id"], ["events.tenant_id", "events.event_id"]),
     Index(None, "tenant_id", "status", "next_attempt_at"),
     Index(None, "tenant_id", "created_at"),
+)
+
+# ---- rewards, offers and vouchers ----
+
+# Tenant settings (pointsCurrencyValue, timezone, baseCurrency, discountStacking, …): one JSON value per name.
+settings = Table(
+    "settings",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("value", JsonDocument, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "name"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
+venues = Table(
+    "venues",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("venue_id", Uuid, nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("address", String(512), nullable=True),
+    Column("description", String(1024), nullable=True),
+    # The store number the POS sends.
+    Column("external_identifier", String(512), nullable=True),
+    Column("postcode", String(128), nullable=True),
+    Column("coordinates", JsonDocument, nullable=True),
+    Column("attributes", JsonDocument, nullable=False),
+    Column("available_from", UTCDateTime, nullable=True),
+    Column("available_until", UTCDateTime, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "venue_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+    UniqueConstraint("tenant_id", "external_identifier"),
+)
+
+reward_categories = Table(
+    "reward_categories",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("category_id", Uuid, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", String(1024), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "category_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
+tiers = Table(
+    "tiers",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("tier_id", Uuid, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("details", JsonDocument, nullable=False),
+    Column("default_locale", String(8), nullable=False),
+    Column("points_requirement", BigInteger, nullable=False),
+    Column("calculation", String(16), nullable=False),  # LIFETIME_EARN | CALENDAR_PERIOD
+    Column("accumulation_period", String(8), nullable=True),  # P1Y | P1M
+    Column("priority", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "tier_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
+# A member's current tier, kept so a change can be noticed (TIER_CHANGED) and shown without recomputing.
+member_tiers = Table(
+    "member_tiers",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("member_id", Uuid, nullable=False),
+    Column("tier_id", Uuid, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "member_id"),
+    ForeignKeyConstraint(["tenant_id", "member_id"], ["members.tenant_id", "members.member_id"]),
+)
+
+audiences = Table(
+    "audiences",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("audience_id", Uuid, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", String(1024), nullable=True),
+    Column("is_active", Boolean, nullable=False),
+    Column("criteria", JsonDocument, nullable=False),
+    Column("trigger_frequency", String(16), nullable=False),  # REACTIVE | DAILY | MANUAL
+    Column("send_joined_event", Boolean, nullable=False),
+    Column("send_left_event", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("deleted_at", UTCDateTime, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "audience_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
+audience_members = Table(
+    "audience_members",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("audience_id", Uuid, nullable=False),
+    Column("member_id", Uuid, nullable=False),
+    Column("joined_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "audience_id", "member_id"),
+    ForeignKeyConstraint(["tenant_id", "audience_id"], ["audiences.tenant_id", "audiences.audience_id"]),
+    ForeignKeyConstraint(["tenant_id", "member_id"], ["members.tenant_id", "members.member_id"]),
+    Index(None, "tenant_id", "member_id"),
+)
+
+rewards = Table(
+    "rewards",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("reward_id", Uuid, nullable=False),
+    Column("type", String(16), nullable=False),  # VOUCHER | GENERIC_OFFER
+    Column("name", String(200), nullable=False),
+    Column("summary", String(1024), nullable=True),
+    Column("description", Text, nullable=True),
+    Column("picture_url", String(2048), nullable=True),
+    Column("price", BigInteger, nullable=False),  # points
+    Column("value", BigInteger, nullable=True),  # minor units: what the reward costs the business
+    Column("currency", String(3), nullable=True),
+    Column("available_from", UTCDateTime, nullable=False),
+    Column("available_until", UTCDateTime, nullable=True),
+    Column("purchasable", Boolean, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("category_id", Uuid, nullable=True),
+    Column("tier_id", Uuid, nullable=True),
+    Column("venue_ids", JsonDocument, nullable=False),
+    Column("redemption_channels", JsonDocument, nullable=False),
+    Column("purchasable_for_audiences", JsonDocument, nullable=False),
+    Column("visible_to_audiences", JsonDocument, nullable=False),
+    Column("reactor_only", Boolean, nullable=False),
+    Column("code_type", String(8), nullable=False),  # OTP | POOL | STATIC | HUMAN
+    Column("code", JsonDocument, nullable=True),  # {"format": …} for OTP, {"value": …} for STATIC
+    Column("code_pool_id", Uuid, nullable=True),
+    Column("hide_code", Boolean, nullable=False),
+    Column("purchase_expiration", BigInteger, nullable=True),  # seconds
+    Column("stock_capacity", BigInteger, nullable=True),
+    Column("stock_consumed", BigInteger, nullable=False, server_default="0"),
+    Column("redeem_on_purchase", Boolean, nullable=False),
+    Column("min_transaction_amount", BigInteger, nullable=True),
+    Column("max_transaction_amount", BigInteger, nullable=True),
+    Column("stacking", String(12), nullable=False),  # STACKABLE | EXCLUSIVE
+    Column("details", JsonDocument, nullable=False),
+    Column("default_locale", String(8), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("archived_at", UTCDateTime, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "reward_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
+reward_discounts = Table(
+    "reward_discounts",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("discount_id", Uuid, nullable=False),
+    Column("reward_id", Uuid, nullable=False),
+    Column("type", String(12), nullable=False),  # ABSOLUTE | PERCENTAGE | FIXED
+    # Exact decimal text: minor units for ABSOLUTE and FIXED, percent (decimals allowed) for PERCENTAGE.
+    Column("value", String(32), nullable=False),
+    Column("product_sku", String(1024), nullable=True),
+    Column("sku", String(256), nullable=True),
+    Column("venue_ids", JsonDocument, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "discount_id"),
+    ForeignKeyConstraint(["tenant_id", "reward_id"], ["rewards.tenant_id", "rewards.reward_id"]),
+    Index(None, "tenant_id", "reward_id"),
+)
+
+code_pools = Table(
+    "code_pools",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("pool_id", Uuid, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("description", String(1024), nullable=True),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "pool_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+)
+
+# Every code value of a tenant — OTP, pool and static — in one table, so a value is unique across all of them.
+voucher_codes = Table(
+    "voucher_codes",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("code_id", Uuid, nullable=False),
+    Column("value", String(256), nullable=False),
+    Column("kind", String(8), nullable=False),  # OTP | POOL | STATIC
+    Column("pool_id", Uuid, nullable=True),
+    Column("reward_id", Uuid, nullable=True),  # STATIC: the reward the code names
+    Column("benefit_id", Uuid, nullable=True),  # OTP and POOL: the benefit that holds it once issued
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("issued_at", UTCDateTime, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "code_id"),
+    UniqueConstraint("tenant_id", "value"),
+    Index(None, "tenant_id", "pool_id", "issued_at"),
+)
+
+# A member's instance of a reward. Its state is in its timestamps; `status` is derived.
+benefits = Table(
+    "benefits",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("benefit_id", Uuid, nullable=False),
+    Column("reward_id", Uuid, nullable=False),
+    Column("member_id", Uuid, nullable=False),
+    Column("type", String(16), nullable=False),
+    Column("code_id", Uuid, nullable=True),
+    Column("origin", String(16), nullable=False),  # PURCHASE | GIVEN | REACTION
+    Column("points_spent", BigInteger, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    Column("redeemed_at", UTCDateTime, nullable=True),
+    Column("code_validated_at", UTCDateTime, nullable=True),
+    Column("burned_at", UTCDateTime, nullable=True),
+    Column("burned_venue_id", Uuid, nullable=True),
+    Column("burned_by", String(200), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "benefit_id"),
+    ForeignKeyConstraint(["tenant_id", "reward_id"], ["rewards.tenant_id", "rewards.reward_id"]),
+    ForeignKeyConstraint(["tenant_id", "member_id"], ["members.tenant_id", "members.member_id"]),
+    Index(None, "tenant_id", "member_id", "created_at"),
+)
+
+# Who did what to a voucher outside the normal flow (unburns), for the audit trail.
+benefit_audit = Table(
+    "benefit_audit",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("audit_id", Uuid, nullable=False),
+    Column("benefit_id", Uuid, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("reason", String(1000), nullable=True),
+    Column("actor", String(200), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "audit_id"),
+    ForeignKeyConstraint(["tenant_id", "benefit_id"], ["benefits.tenant_id", "benefits.benefit_id"]),
 )
