@@ -13,8 +13,12 @@ from loyalty import __version__
 from loyalty.api import errors
 from loyalty.api.observability import RequestLogMiddleware, TrailingSlashMiddleware
 from loyalty.api.routes import (
+    audiences,
     badges,
+    benefits,
+    categories,
     clients,
+    code_pools,
     commands,
     event_types,
     events,
@@ -22,7 +26,33 @@ from loyalty.api.routes import (
     oauth,
     ops,
     reactors,
+    rewards,
+    settings,
+    tiers,
+    venues,
     webhooks,
+)
+
+# The order matters only where paths overlap: fixed paths are declared before parameterised ones in each module.
+ROUTE_MODULES = (
+    oauth,
+    members,
+    commands,
+    clients,
+    events,
+    event_types,
+    reactors,
+    badges,
+    webhooks,
+    settings,
+    venues,
+    tiers,
+    audiences,
+    categories,
+    rewards,
+    code_pools,
+    benefits,
+    ops,
 )
 from loyalty.settings import Settings
 from loyalty.storage.database import Database
@@ -58,7 +88,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.state.db = db
     app.state.settings = settings
 
-    for module in (oauth, members, commands, clients, events, event_types, reactors, badges, webhooks, ops):
+    for module in ROUTE_MODULES:
         # Routes are copied in, not included as sub-routers, so the route table stays one flat list of
         # APIRoutes with full paths: the route-access test, metrics and logs all read it.
         app.router.routes.extend(module.router.routes)
