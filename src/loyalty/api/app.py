@@ -27,11 +27,13 @@ from loyalty.api.routes import (
     ops,
     reactors,
     rewards,
-    settings,
     tiers,
     venues,
     webhooks,
 )
+from loyalty.api.routes import settings as settings_routes
+from loyalty.settings import Settings
+from loyalty.storage.database import Database
 
 # The order matters only where paths overlap: fixed paths are declared before parameterised ones in each module.
 ROUTE_MODULES = (
@@ -44,7 +46,7 @@ ROUTE_MODULES = (
     reactors,
     badges,
     webhooks,
-    settings,
+    settings_routes,
     venues,
     tiers,
     audiences,
@@ -54,8 +56,6 @@ ROUTE_MODULES = (
     benefits,
     ops,
 )
-from loyalty.settings import Settings
-from loyalty.storage.database import Database
 
 DESCRIPTION = """\
 Loyalty engine for points of sale. Wire-compatible with the WLL Rewards API for what a POS uses, with
