@@ -143,9 +143,10 @@ def parse_derivation(document: Any, *, field: str) -> Derivation:
         maximum = to_decimal(document["max"])
         if maximum is None or abs(maximum) > MAX_ABS_POINTS:
             raise invalid(f"max must be a number between -{MAX_ABS_POINTS} and {MAX_ABS_POINTS}.", ".max")
+    direction = document.get("roundingDirection")
     try:
-        rounding = Rounding(document.get("roundingDirection") or Rounding.DOWN)
-    except ValueError as error:
+        rounding = Rounding.DOWN if direction is None else Rounding(direction)
+    except (ValueError, TypeError) as error:
         raise invalid("roundingDirection must be UP or DOWN.", ".roundingDirection") from error
     unit = document.get("roundingUnit", 1)
     if isinstance(unit, bool) or not isinstance(unit, int) or not 1 <= unit <= 1_000_000:

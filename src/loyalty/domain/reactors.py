@@ -134,17 +134,20 @@ def normalize_reaction(document: Any, index: int) -> dict[str, Any]:
     if kind is ReactionType.POINTS:
         parse_derivation(document.get("points"), field=field + ".points")
         policy = document.get("liabilityHandlingPolicy", LiabilityPolicy.BYPASS.value)
-        if policy not in {p.value for p in LiabilityPolicy}:
+        if not isinstance(policy, str) or policy not in {p.value for p in LiabilityPolicy}:
             raise InvalidInput(
                 "liabilityHandlingPolicy is BYPASS or REJECT_EVENT.",
                 code="INVALID_REACTION",
                 field=field + ".liabilityHandlingPolicy",
             )
+        bypass_caps = document.get("bypassCaps", False)
+        if not isinstance(bypass_caps, bool):
+            raise InvalidInput("bypassCaps is true or false.", code="INVALID_REACTION", field=field + ".bypassCaps")
         return {
             "type": kind.value,
             "points": document["points"],
             "liabilityHandlingPolicy": policy,
-            "bypassCaps": bool(document.get("bypassCaps", False)),
+            "bypassCaps": bypass_caps,
         }
     if kind is ReactionType.BADGE:
         return {"type": kind.value, "badge": {"id": _reference_id(document.get("badge"), field + ".badge")}}
@@ -164,13 +167,23 @@ def _attributes(items: Any, field: str) -> list[dict[str, Any]]:
         key = item["key"]
         if not isinstance(key, str) or not 1 <= len(key) <= 128:
             raise InvalidInput("key is a string of 1–128 characters.", code="INVALID_REACTION", field=where + ".key")
-        result.append({"isEnabled": bool(item.get("isEnabled", True)), "key": key, "value": item.get("value")})
+        enabled = item.get("isEnabled", True)
+        if not isinstance(enabled, bool):
+            raise InvalidInput("isEnabled is true or false.", code="INVALID_REACTION", field=where + ".isEnabled")
+        result.append({"isEnabled": enabled, "key": key, "value": item.get("value")})
     return result
 
 
 def _webhook(document: dict[str, Any], field: str) -> dict[str, Any]:
+    if "forFailure" in document:
+        raise InvalidInput(
+            "forFailure is not supported by this engine.", code="UNSUPPORTED_FIELD", field=field + ".forFailure"
+        )
     url = document.get("url")
-    parsed = urlparse(url) if isinstance(url, str) else None
+    try:
+        parsed = urlparse(url) if isinstance(url, str) else None
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        parsed = None
     if parsed is None or parsed.scheme not in {"http", "https"} or not parsed.netloc or len(url or "") > 2048:
         raise InvalidInput("url is an http(s) URL.", code="INVALID_REACTION", field=field + ".url")
     headers = document.get("headers") or {}

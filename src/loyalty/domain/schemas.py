@@ -23,6 +23,11 @@ class SchemaProblem:
     message: str
 
 
+def _no_remote_references(uri: str) -> Any:
+    """Schemas are self-contained: a remote ``$ref`` would make the engine fetch URLs chosen by a client."""
+    raise ValueError(f"remote $ref is not allowed ({uri})")
+
+
 def compile_schema(schema: Any, *, field: str, require_object: bool = False) -> jsonschema_rs.Validator:
     """Compile ``schema`` or raise a 400 ``INVALID_SCHEMA`` naming what is wrong."""
     if not isinstance(schema, dict):
@@ -30,7 +35,7 @@ def compile_schema(schema: Any, *, field: str, require_object: bool = False) -> 
     if require_object and schema.get("type") != "object":
         raise InvalidInput('An event payload schema must have "type": "object".', code="INVALID_SCHEMA", field=field)
     try:
-        return jsonschema_rs.validator_for(schema, validate_formats=True)
+        return jsonschema_rs.validator_for(schema, validate_formats=True, retriever=_no_remote_references)
     except (jsonschema_rs.ValidationError, ValueError) as error:
         first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise InvalidInput(f"Not a valid JSON Schema: {first_line}", code="INVALID_SCHEMA", field=field) from error

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from loyalty.domain.errors import InvalidInput, NotFound
+from loyalty.domain.errors import Conflict, InvalidInput, NotFound
 from loyalty.domain.members import Member
 from loyalty.services.clock import now
 from loyalty.services.config import bump_config_version
@@ -138,7 +138,7 @@ async def record_award(
 ) -> BadgeAward:
     """Write an award (the caller emits BADGE_AWARDED). Only active badges can be awarded."""
     if badge.status is not BadgeStatus.ACTIVE:
-        raise InvalidInput(f"The badge is {badge.status}; only ACTIVE badges can be awarded.", code="BADGE_NOT_ACTIVE")
+        raise Conflict(f"The badge is {badge.status}; only ACTIVE badges can be awarded.", code="BADGE_NOT_ACTIVE")
     award_id = uuid.uuid4()
     awarded_at = now()
     await tx.execute(

@@ -8,6 +8,7 @@ everything it caused, rolls back. Intrinsic events emitted by other use cases ru
 
 from __future__ import annotations
 
+import hashlib
 import random
 import uuid
 from dataclasses import dataclass, replace
@@ -42,6 +43,7 @@ from loyalty.storage.tables import event_reactions, events, reactor_activations
 # recorded without running reactors, so a loop of rules cannot run away.
 MAX_DEPTH = 3
 ENHANCED = "enhanced"
+_HASHED_KEY = "sha256:"
 
 
 class IntrinsicEvent(StrEnum):
@@ -303,8 +305,11 @@ def _dedupe_value(compiled: CompiledEventType, payload: dict[str, Any]) -> str |
     if not found or found[0] is None:
         return None
     value = found[0]
-    text = value if isinstance(value, str) else orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-    return text[:512]
+    if isinstance(value, str) and len(value) <= 512 and not value.startswith(_HASHED_KEY):
+        return value
+    # Anything else (a number, an object, a long string) is keyed by a digest of its JSON, so 123 and "123" differ
+    # and long values are never truncated into each other.
+    return _HASHED_KEY + hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
 async def _claim_activation(tx: Tx, tenant_id: uuid.UUID, reactor: CompiledReactor, key: str) -> bool:
@@ -350,6 +355,9 @@ async def _run_reactor(
 
     if not reactor.accepts(event.payload):
         return all_skipped("CONDITION_NOT_MET")
+    if member is None and all(r.type is not ReactionType.WEBHOOK for r in reactor.reactions):
+        # Nothing could apply to an anonymous event, so it must not use up an activation either.
+        return all_skipped("NO_SUBJECT")
     if definition.max_activations is not None:
         key = activation_key(definition.activation_context, event.subject_id)
         if key is None:
