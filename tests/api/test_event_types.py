@@ -180,12 +180,13 @@ async def test_an_unknown_enhancer_is_400_unknown_enhancer(client: httpx.AsyncCl
     assert data["field"] == "enhancers[1]"
 
 
-async def test_the_audience_enhancer_is_not_supported_yet(client: httpx.AsyncClient, tenant: TenantKit):
-    body = type_body("PURCHASE_COMPLETED", enhancers=["AUDIENCE_ENHANCER"])
+async def test_the_audience_and_tier_enhancers_are_accepted(client: httpx.AsyncClient, tenant: TenantKit):
+    body = type_body("PURCHASE_COMPLETED", enhancers=["AUDIENCE_ENHANCER", "TIER_ENHANCER"])
 
-    data = assert_fail(await client.post("/v1/event_types", headers=tenant.admin, json=body), 400, "UNSUPPORTED_FIELD")
+    answer = await client.post("/v1/event_types", headers=tenant.admin, json=body)
 
-    assert data["field"] == "enhancers[0]"
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["data"]["enhancers"] == ["AUDIENCE_ENHANCER", "TIER_ENHANCER"]
 
 
 async def test_a_dedupe_key_path_without_the_root_is_400_invalid_jsonpath(client: httpx.AsyncClient, tenant: TenantKit):

@@ -245,15 +245,6 @@ async def test_an_unknown_reaction_type_is_400_unsupported_reaction(client: http
         assert data["field"] == "reactions[1].type"
 
 
-async def test_a_reward_reaction_is_not_supported_yet(client: httpx.AsyncClient, tenant: TenantKit):
-    await create_type(client, tenant)
-    reactions = [{"type": "REWARD", "reward": {"id": str(uuid.uuid4())}}]
-
-    data = assert_fail(await post_reactor(client, tenant, reactions=reactions), 400, "UNSUPPORTED_REACTION")
-
-    assert data["field"] == "reactions[0].type"
-
-
 async def test_a_badge_reaction_naming_no_badge_is_400_badge_not_found(
     client: httpx.AsyncClient, db: Database, tenant: TenantKit
 ):

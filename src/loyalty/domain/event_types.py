@@ -17,12 +17,8 @@ NAME = re.compile(r"^[A-Z]+(_[A-Z]+)*$")
 class Enhancer(StrEnum):
     POINTS_ENHANCER = "POINTS_ENHANCER"
     RANDOM_NUMBER = "RANDOM_NUMBER"
-    # Accepted by WLL; they arrive with audiences and tiers.
     AUDIENCE_ENHANCER = "AUDIENCE_ENHANCER"
     TIER_ENHANCER = "TIER_ENHANCER"
-
-
-AVAILABLE_ENHANCERS = frozenset({Enhancer.POINTS_ENHANCER, Enhancer.RANDOM_NUMBER})
 
 
 def check_name(name: str, field: str = "name") -> str:
@@ -38,17 +34,11 @@ def check_name(name: str, field: str = "name") -> str:
 def check_enhancers(names: list[str]) -> list[str]:
     for index, name in enumerate(names):
         try:
-            enhancer = Enhancer(name)
+            Enhancer(name)
         except ValueError as error:
             raise InvalidInput(
                 f"Unknown enhancer {name!r}.", code="UNKNOWN_ENHANCER", field=f"enhancers[{index}]"
             ) from error
-        if enhancer not in AVAILABLE_ENHANCERS:
-            raise InvalidInput(
-                f"{name} is not available yet (it arrives with audiences and tiers).",
-                code="UNSUPPORTED_FIELD",
-                field=f"enhancers[{index}]",
-            )
     return list(dict.fromkeys(names))
 
 

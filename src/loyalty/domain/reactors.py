@@ -118,7 +118,7 @@ def normalize_reaction(document: Any, index: int) -> dict[str, Any]:
         kind = ReactionType(str(document.get("type")))
     except ValueError as error:
         raise InvalidInput(
-            f"Unsupported reaction type {document.get('type')!r}; use POINTS, BADGE, ATTRIBUTE or WEBHOOK.",
+            f"Unsupported reaction type {document.get('type')!r}; use POINTS, REWARD, BADGE, ATTRIBUTE or WEBHOOK.",
             code="UNSUPPORTED_REACTION",
             field=field + ".type",
         ) from error
@@ -128,9 +128,7 @@ def normalize_reaction(document: Any, index: int) -> dict[str, Any]:
             f"Unknown field(s) for a {kind} reaction: {', '.join(unknown)}.", code="UNKNOWN_FIELD", field=field
         )
     if kind is ReactionType.REWARD:
-        raise InvalidInput(
-            "REWARD reactions arrive with rewards and vouchers.", code="UNSUPPORTED_REACTION", field=field + ".type"
-        )
+        return {"type": kind.value, "reward": {"id": _reference_id(document.get("reward"), field + ".reward")}}
     if kind is ReactionType.POINTS:
         parse_derivation(document.get("points"), field=field + ".points")
         policy = document.get("liabilityHandlingPolicy", LiabilityPolicy.BYPASS.value)
@@ -218,6 +216,7 @@ class CompiledReaction:
     type: ReactionType
     points: PointsReaction | None = None
     badge_id: uuid.UUID | None = None
+    reward_id: uuid.UUID | None = None
     attributes: tuple[tuple[str, Any], ...] = ()
     url: str | None = None
     headers: tuple[tuple[str, str], ...] = ()
@@ -247,6 +246,8 @@ def compile_reactor(reactor: Reactor) -> CompiledReactor:
             compiled.append(CompiledReaction(index, kind, points=points))
         elif kind is ReactionType.BADGE:
             compiled.append(CompiledReaction(index, kind, badge_id=uuid.UUID(reaction["badge"]["id"])))
+        elif kind is ReactionType.REWARD:
+            compiled.append(CompiledReaction(index, kind, reward_id=uuid.UUID(reaction["reward"]["id"])))
         elif kind is ReactionType.ATTRIBUTE:
             pairs = tuple((a["key"], a["value"]) for a in reaction["attributes"] if a["isEnabled"])
             compiled.append(CompiledReaction(index, kind, attributes=pairs))

@@ -152,6 +152,10 @@ async def record_award(
             awarded_at=awarded_at,
         )
     )
+    # Imported here: the rules cache imports this module, and reassessing members runs the events pipeline.
+    from loyalty.services import member_state
+
+    await member_state.member_changed(tx, tenant_id, member_id)
     return BadgeAward(award_id, badge, member_id, event_id, comment, awarded_at)
 
 

@@ -1,8 +1,9 @@
-"""Configuration versioning: every configuration write bumps the tenant's ``config_version`` in its own
+"""Configuration versioning: every configuration write sets a new ``config_version`` for the tenant in its own
 transaction, so each process can tell with one cheap read whether its compiled rules are still current."""
 
 from __future__ import annotations
 
+import secrets
 import uuid
 
 from sqlalchemy import select, update
@@ -12,9 +13,13 @@ from loyalty.storage.tables import tenants
 
 
 async def bump_config_version(tx: Tx, tenant_id: uuid.UUID) -> None:
-    await tx.execute(
-        update(tenants).where(tenants.c.tenant_id == tenant_id).values(config_version=tenants.c.config_version + 1)
-    )
+    """Give the configuration a new version. Versions are random, not counted up: a transaction that bumped the
+    version and then rolled back can never leave a cached version that a later write would reuse."""
+    await tx.execute(update(tenants).where(tenants.c.tenant_id == tenant_id).values(config_version=_new_version()))
+
+
+def _new_version() -> int:
+    return secrets.randbits(62)
 
 
 async def config_version(tx: Tx, tenant_id: uuid.UUID) -> int:

@@ -20,17 +20,21 @@ import orjson
 from sqlalchemy import func, select, update
 
 from loyalty.domain import schemas
+from loyalty.domain.benefits import Origin
 from loyalty.domain.derivation import Outcome
-from loyalty.domain.errors import Forbidden, InvalidInput, NotFound
+from loyalty.domain.errors import Forbidden, InvalidInput, NotFound, Refused
 from loyalty.domain.event_types import INTRINSIC_SCHEMAS, Enhancer, EventType
 from loyalty.domain.ledger import BalanceChange, EntryKind, Impact, SourceType
 from loyalty.domain.members import Member
 from loyalty.domain.reactors import CompiledReaction, CompiledReactor, ReactionStatus, ReactionType, activation_key
 from loyalty.domain.tenancy import Tenant
 from loyalty.domain.timestamps import iso
+from loyalty.services import audiences as audience_service
 from loyalty.services import badges as badge_service
+from loyalty.services import benefits as benefit_service
 from loyalty.services import members as member_service
 from loyalty.services import points as point_service
+from loyalty.services import tiers as tier_service
 from loyalty.services import webhooks as webhook_service
 from loyalty.services.clock import now
 from loyalty.services.event_types import event_secret
@@ -295,6 +299,12 @@ async def _enhance(
             enhanced["points"] = {"balance": account.balance, "lifetimeEarn": account.lifetime_earn}
         elif name == Enhancer.RANDOM_NUMBER:
             enhanced["randomNumber"] = random.random()  # noqa: S311 - for draws in rules, not for secrets
+        elif name == Enhancer.AUDIENCE_ENHANCER and member is not None:
+            joined = await audience_service.member_audiences(tx, tenant_id, member.member_id)
+            enhanced["audiences"] = [{"id": str(a.audience_id), "name": a.name} for a in joined]
+        elif name == Enhancer.TIER_ENHANCER and member is not None:
+            tier = await tier_service.member_tier(tx, tenant_id, member.member_id)
+            enhanced["tier"] = {"id": str(tier.tier_id), "name": tier.name, "priority": tier.priority} if tier else None
     return {**payload, ENHANCED: enhanced}
 
 
@@ -429,6 +439,22 @@ async def _apply(
             cause=f"{definition.reactor_id}/{reaction.index}",
         )
         return outcome(ReactionStatus.APPLIED, points=evaluation.points)
+    if reaction.type is ReactionType.REWARD:
+        assert reaction.reward_id is not None
+        try:
+            # A savepoint: a refused gift (out of stock, archived) fails this reaction, not the whole event.
+            async with tx.begin_nested():
+                benefit = await benefit_service.give_reward(
+                    tx,
+                    tenant_id,
+                    reaction.reward_id,
+                    member,
+                    origin=Origin.REACTION,
+                    actor=f"reactor:{definition.reactor_id}",
+                )
+        except (Refused, NotFound) as refusal:
+            return outcome(ReactionStatus.FAILED, refusal.code, detail={"rewardId": str(reaction.reward_id)})
+        return outcome(ReactionStatus.APPLIED, detail={"benefitId": str(benefit.benefit_id)})
     if reaction.type is ReactionType.ATTRIBUTE:
         await member_service.set_attributes(tx, tenant_id, member.member_id, dict(reaction.attributes))
         return outcome(ReactionStatus.APPLIED, detail={"attributes": [key for key, _ in reaction.attributes]})

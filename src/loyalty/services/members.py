@@ -13,7 +13,7 @@ from loyalty.domain import members as rules
 from loyalty.domain.errors import Conflict, Forbidden, MemberNotFound
 from loyalty.domain.identifiers import new_account_number, read_identifier
 from loyalty.domain.members import Member
-from loyalty.services import events
+from loyalty.services import events, member_state
 from loyalty.services.clock import now
 from loyalty.storage.database import Tx
 from loyalty.storage.tables import members, point_accounts
@@ -120,6 +120,7 @@ async def create_member(tx: Tx, tenant_id: uuid.UUID, definition: MemberDefiniti
         payload={"userId": str(member_id), "accountNumber": account_number},
         executor=actor,
     )
+    await member_state.member_changed(tx, tenant_id, member_id)
     # Re-read: a sign-up reactor may have changed the member (an ATTRIBUTE reaction, say).
     return await get_member(tx, tenant_id, member_id)
 
@@ -215,6 +216,7 @@ async def update_member(
         payload={"userId": str(member.member_id), "changed": changed},
         executor=actor,
     )
+    await member_state.member_changed(tx, tenant_id, member.member_id)
     return await get_member(tx, tenant_id, member.member_id)
 
 
@@ -304,3 +306,4 @@ async def set_attributes(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID, pai
         .where(members.c.tenant_id == tenant_id, members.c.member_id == member_id)
         .values(profile=profile, updated_at=now())
     )
+    await member_state.member_changed(tx, tenant_id, member_id)

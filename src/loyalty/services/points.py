@@ -27,7 +27,7 @@ from loyalty.domain.ledger import (
     check_overdraw,
 )
 from loyalty.domain.members import Member
-from loyalty.services import events
+from loyalty.services import events, member_state
 from loyalty.services.clock import now
 from loyalty.storage.database import Tx
 from loyalty.storage.tables import point_accounts, point_entries
@@ -126,6 +126,7 @@ async def apply_change(
             created_at=created_at,
         )
     )
+    await member_state.member_changed(tx, tenant_id, member_id)
     return LedgerEntry(
         entry_id=entry_id,
         member_id=member_id,
@@ -193,16 +194,6 @@ async def list_entries(
     ordering = point_entries.c.sequence.asc() if order == "ASC" else point_entries.c.sequence.desc()
     rows = await tx.execute(select(point_entries).where(condition).order_by(ordering).limit(limit).offset(skip))
     return [_entry(r) for r in rows], total
-
-
-@dataclass(frozen=True)
-class Wallet:
-    member: Member
-    account: PointAccount
-
-
-async def get_wallet(tx: Tx, tenant_id: uuid.UUID, member: Member) -> Wallet:
-    return Wallet(member=member, account=await get_account(tx, tenant_id, member.member_id))
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from loyalty.domain.reactors import (
 from loyalty.domain.schemas import compile_schema
 from loyalty.services import badges as badge_service
 from loyalty.services import event_types as event_type_service
+from loyalty.services import rewards as reward_service
 from loyalty.services.clock import now
 from loyalty.services.config import bump_config_version
 from loyalty.storage.database import Tx
@@ -112,6 +113,13 @@ async def _values(tx: Tx, tenant_id: uuid.UUID, draft: ReactorDraft, base: React
         context = ActivationContext.GLOBAL
     reactions = normalize_reactions(pick("reactions", base.reactions if base else []))
     for index, reaction in enumerate(reactions):
+        if reaction["type"] == "REWARD":
+            try:
+                await reward_service.get_reward(tx, tenant_id, uuid.UUID(reaction["reward"]["id"]))
+            except NotFound as error:
+                raise InvalidInput(
+                    "No such reward.", code="REWARD_NOT_FOUND", field=f"reactions[{index}].reward.id"
+                ) from error
         if reaction["type"] == "BADGE":
             try:
                 await badge_service.get_badge(tx, tenant_id, uuid.UUID(reaction["badge"]["id"]))

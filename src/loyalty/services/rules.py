@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 
 import jsonschema_rs
 
+from loyalty.domain.audiences import CompiledAudience
 from loyalty.domain.event_types import EventType
 from loyalty.domain.jsonpaths import PayloadQuery
 from loyalty.domain.reactors import CompiledReactor, compile_reactor
 from loyalty.domain.schemas import compile_schema
+from loyalty.domain.tiers import Tier
 from loyalty.services import badges as badge_service
 from loyalty.services import event_types as event_type_service
 from loyalty.services import reactors as reactor_service
@@ -37,6 +39,10 @@ class Rules:
     event_types: dict[str, CompiledEventType]
     reactors_by_type: dict[str, tuple[CompiledReactor, ...]]
     badges: dict[uuid.UUID, badge_service.Badge] = field(default_factory=dict)
+    # Live tiers and active audiences (criteria compiled): every change to a member reads them, and a tenant with
+    # neither skips reassessment altogether.
+    tiers: tuple[Tier, ...] = ()
+    audiences: tuple[CompiledAudience, ...] = ()
 
     def reactors_for(self, event_type: str) -> tuple[CompiledReactor, ...]:
         return self.reactors_by_type.get(event_type, ())
@@ -58,11 +64,17 @@ async def _load(tx: Tx, tenant_id: uuid.UUID, version: int) -> Rules:
     for reactor in await reactor_service.live_reactors(tx, tenant_id):
         by_type.setdefault(reactor.event_type, []).append(compile_reactor(reactor))
     found, _ = await badge_service.list_badges(tx, tenant_id, limit=100_000, skip=0)
+    # Imported here: reassessing members emits events, and the events pipeline imports this module.
+    from loyalty.services.member_state import load_member_rules
+
+    member_rules = await load_member_rules(tx, tenant_id)
     return Rules(
         version=version,
         event_types=compiled_types,
         reactors_by_type={k: tuple(v) for k, v in by_type.items()},
         badges={b.badge_id: b for b in found},
+        tiers=member_rules.tiers,
+        audiences=member_rules.audiences,
     )
 
 

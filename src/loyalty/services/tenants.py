@@ -12,6 +12,7 @@ from loyalty.domain import credentials
 from loyalty.domain.errors import InvalidInput, NotAuthenticated, NotFound
 from loyalty.domain.tenancy import Tenant
 from loyalty.services.clock import now
+from loyalty.services.config import bump_config_version
 from loyalty.storage.database import Tx
 from loyalty.storage.tables import tenants
 
@@ -108,9 +109,6 @@ def check_user_auth(config: dict[str, Any]) -> dict[str, Any]:
 
 async def set_user_auth(tx: Tx, tenant_id: uuid.UUID, config: dict[str, Any] | None) -> Tenant:
     value = check_user_auth(config) if config is not None else None
-    await tx.execute(
-        update(tenants)
-        .where(tenants.c.tenant_id == tenant_id)
-        .values(user_auth=value, config_version=tenants.c.config_version + 1)
-    )
+    await tx.execute(update(tenants).where(tenants.c.tenant_id == tenant_id).values(user_auth=value))
+    await bump_config_version(tx, tenant_id)
     return await get_tenant(tx, str(tenant_id))

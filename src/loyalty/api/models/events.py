@@ -36,7 +36,8 @@ class ReactionOut(ResponseModel):
     reason: str | None = Field(
         default=None,
         description="Why a reaction was skipped or failed: CONDITION_NOT_MET, ACTIVATION_LIMIT_REACHED, "
-        "MISSING_VALUE, ZERO_POINTS, NO_SUBJECT, NOT_A_NUMBER, OUT_OF_RANGE, BADGE_NOT_ACTIVE.",
+        "MISSING_VALUE, ZERO_POINTS, NO_SUBJECT, NOT_A_NUMBER, OUT_OF_RANGE, BADGE_NOT_ACTIVE, "
+        "OUT_OF_STOCK, NOT_AVAILABLE (a REWARD reaction).",
     )
     points: int | None = None
     detail: dict[str, Any] | None = None

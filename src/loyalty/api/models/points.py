@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
+from loyalty.api.models.benefits import BenefitOut
 from loyalty.api.models.common import RequestModel, ResponseModel, Timestamp
 from loyalty.domain.ledger import MAX_POINTS_CHANGE, EntryKind, Impact, LedgerEntry, LiabilityPolicy, SourceType
-from loyalty.services.points import Wallet
+from loyalty.domain.tiers import TierProgress
+from loyalty.services.wallets import Wallet
 
 
 class AdjustPoints(RequestModel):
@@ -72,18 +74,38 @@ class ExpiringPoints(ResponseModel):
     expires_at: Timestamp
 
 
+class WalletTier(ResponseModel):
+    id: str
+    name: str
+    priority: int
+    points_requirement: int
+    earned_points: int = Field(description="Points earned that count towards this tier.")
+    attained: bool
+
+    @classmethod
+    def of(cls, progress: TierProgress) -> WalletTier:
+        return cls(
+            id=str(progress.tier_id),
+            name=progress.name,
+            priority=progress.priority,
+            points_requirement=progress.points_requirement,
+            earned_points=progress.earned_points,
+            attained=progress.attained,
+        )
+
+
 class WalletOut(ResponseModel):
     user: WalletUser
     points: int = Field(description="Spendable balance; negative only where a policy allowed it (a debt).")
     pending_points: int
     lifetime_earn: int
-    loyalty_cost: int
-    tier: dict[str, Any] | None
-    vouchers: list[dict[str, Any]]
+    loyalty_cost: int = Field(description="What the member's benefits cost the business (sum of reward values).")
+    tier: WalletTier | None
+    vouchers: list[BenefitOut] = Field(description="Vouchers not burned: created, redeemed, validated or expired.")
     expiring_points: list[ExpiringPoints]
 
     @classmethod
-    def of(cls, wallet: Wallet) -> WalletOut:
+    def of(cls, wallet: Wallet, vouchers: list[BenefitOut]) -> WalletOut:
         member, account = wallet.member, wallet.account
         return cls(
             user=WalletUser(
@@ -94,10 +116,9 @@ class WalletOut(ResponseModel):
             points=account.balance,
             pending_points=account.pending,
             lifetime_earn=account.lifetime_earn,
-            # Rewards, tiers, vouchers and expiry arrive with later parts of the engine; the fields are
-            # present (and empty) now so clients can rely on the shape.
-            loyalty_cost=0,
-            tier=None,
-            vouchers=[],
+            loyalty_cost=wallet.loyalty_cost,
+            tier=WalletTier.of(wallet.tier) if wallet.tier else None,
+            vouchers=vouchers,
+            # Expiring points arrive with the points lifecycle; the field is present (and empty) now.
             expiring_points=[],
         )

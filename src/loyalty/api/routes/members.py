@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 
 from loyalty.api.auth import ADMIN, ADMIN_POS_USER, ADMIN_USER
+from loyalty.api.benefit_views import present
 from loyalty.api.commands import run_command, run_query
 from loyalty.api.envelope import Page, Success, errors, success
 from loyalty.api.members_access import USER_ID_HEADER, current_member, member_named
@@ -19,6 +20,7 @@ from loyalty.domain.members import Member
 from loyalty.domain.tenancy import Principal
 from loyalty.services import members as member_service
 from loyalty.services import points as point_service
+from loyalty.services import wallets as wallet_service
 from loyalty.storage.database import Tx
 
 router = APIRouter(prefix="/v1", tags=["Members"])
@@ -90,7 +92,7 @@ async def get_my_wallet(
 ) -> Response:
     async def query(tx: Tx) -> Response:
         member = await current_member(tx, principal, x_user_id)
-        return success(WalletOut.of(await point_service.get_wallet(tx, principal.tenant.tenant_id, member)))
+        return success(await _wallet(tx, principal, member))
 
     return await run_query(request, query)
 
@@ -157,7 +159,7 @@ async def close_user(request: Request, id: str, principal: Principal = Depends(A
 async def get_wallet(request: Request, id: str, principal: Principal = Depends(ADMIN_POS_USER)) -> Response:
     async def query(tx: Tx) -> Response:
         member = await member_named(tx, principal, id)
-        return success(WalletOut.of(await point_service.get_wallet(tx, principal.tenant.tenant_id, member)))
+        return success(await _wallet(tx, principal, member))
 
     return await run_query(request, query)
 
@@ -172,6 +174,12 @@ async def get_ledger(
         return await _ledger_page(tx, principal, await member_named(tx, principal, id), page)
 
     return await run_query(request, query)
+
+
+async def _wallet(tx: Tx, principal: Principal, member: Member) -> WalletOut:
+    tenant_id = principal.tenant.tenant_id
+    wallet = await wallet_service.get_wallet(tx, tenant_id, member)
+    return WalletOut.of(wallet, [await present(tx, tenant_id, voucher) for voucher in wallet.vouchers])
 
 
 async def _ledger_page(tx: Tx, principal: Principal, member: Member, page: Pagination) -> Response:

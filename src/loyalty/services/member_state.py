@@ -1,0 +1,148 @@
+"""What follows from a change to a member: their tier, then their audiences (whose criteria may look at the tier).
+
+Every use case that changes a member (points, profile, flags, attributes, badges) calls :func:`member_changed` in
+its own transaction. A tenant with no tiers and no reactive audiences pays one cached-rules lookup and nothing
+else. Reassessment is idempotent: only a real move writes, and only the statement that made it emits an event,
+so the reactors those events run (which may change the member again, and so reassess again) settle instead of
+looping; past ``events.MAX_DEPTH`` nested reassessments, events are recorded without running reactors.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from loyalty.domain.audiences import CompiledAudience, compile_audience
+from loyalty.domain.tiers import Tier
+from loyalty.services import audiences as audience_service
+from loyalty.services import tiers as tier_service
+from loyalty.services.rules import current_rules
+from loyalty.storage.database import Tx
+from loyalty.storage.tables import members, point_accounts
+
+_BATCH = 500
+
+
+@dataclass(frozen=True)
+class MemberRules:
+    """The configuration a reassessment reads: live tiers and active audiences."""
+
+    tiers: tuple[Tier, ...]
+    audiences: tuple[CompiledAudience, ...]
+
+    @property
+    def reactive_audiences(self) -> tuple[CompiledAudience, ...]:
+        return tuple(a for a in self.audiences if a.is_reactive)
+
+
+# How many reassessments enclose the current one: events they emit carry it as their depth.
+_nesting: ContextVar[int] = ContextVar("loyalty_member_state_nesting", default=0)
+# While a configuration write reassesses everyone, the configuration as this transaction has written it (not yet
+# committed, so not in the cached rules): nested reassessments caused by the events it emits must use it too.
+_uncommitted: ContextVar[tuple[uuid.UUID, MemberRules] | None] = ContextVar(
+    "loyalty_member_state_uncommitted", default=None
+)
+
+
+async def _member_rules(tx: Tx, tenant_id: uuid.UUID) -> MemberRules:
+    pending = _uncommitted.get()
+    if pending is not None and pending[0] == tenant_id:
+        return pending[1]
+    rules = await current_rules(tx, tenant_id)
+    return MemberRules(tiers=rules.tiers, audiences=rules.audiences)
+
+
+async def _lock_accounts(tx: Tx, tenant_id: uuid.UUID, member_ids: Sequence[uuid.UUID]) -> None:
+    """Take the members' account rows (in id order) so reassessments of one member run one after the other and
+    each reads what the previous one committed."""
+    await tx.execute(
+        select(point_accounts.c.member_id)
+        .where(point_accounts.c.tenant_id == tenant_id, point_accounts.c.member_id.in_(member_ids))
+        .order_by(point_accounts.c.member_id)
+        .with_for_update()
+    )
+
+
+async def _reassess(
+    tx: Tx,
+    tenant_id: uuid.UUID,
+    member_ids: Sequence[uuid.UUID],
+    tier_set: Sequence[Tier] | None,
+    audiences: Sequence[CompiledAudience],
+) -> tuple[int, int]:
+    depth = _nesting.get()
+    token = _nesting.set(depth + 1)
+    try:
+        if tier_set is not None:
+            await tier_service.reassess_members(tx, tenant_id, member_ids, tier_set, depth=depth)
+        if audiences:
+            return await audience_service.reassess_members(tx, tenant_id, member_ids, audiences, depth=depth)
+        return 0, 0
+    finally:
+        _nesting.reset(token)
+
+
+async def member_changed(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID) -> None:
+    """Reassess the member's tier, then their reactive audiences, in the caller's transaction."""
+    rules = await _member_rules(tx, tenant_id)
+    if not rules.tiers and not rules.reactive_audiences:
+        return
+    await _lock_accounts(tx, tenant_id, [member_id])
+    # Read again once the member is ours: a configuration change may have committed while we waited.
+    rules = await _member_rules(tx, tenant_id)
+    await _reassess(tx, tenant_id, [member_id], rules.tiers if rules.tiers else None, rules.reactive_audiences)
+
+
+async def load_member_rules(tx: Tx, tenant_id: uuid.UUID) -> MemberRules:
+    """Straight from storage, uncached (it includes what the current transaction has written); the cached rules
+    (``services/rules.py``) are built with it."""
+    return MemberRules(
+        tiers=tuple(await tier_service.list_tiers(tx, tenant_id)),
+        audiences=tuple(
+            compile_audience(a) for a in await audience_service.live_audiences(tx, tenant_id) if a.is_active
+        ),
+    )
+
+
+async def _open_member_batches(tx: Tx, tenant_id: uuid.UUID) -> AsyncIterator[list[uuid.UUID]]:
+    after: uuid.UUID | None = None
+    while True:
+        query = select(members.c.member_id).where(members.c.tenant_id == tenant_id, members.c.closed_at.is_(None))
+        if after is not None:
+            query = query.where(members.c.member_id > after)
+        batch = list((await tx.execute(query.order_by(members.c.member_id).limit(_BATCH))).scalars())
+        if not batch:
+            return
+        yield batch
+        after = batch[-1]
+
+
+async def reassess_everyone(
+    tx: Tx, tenant_id: uuid.UUID, *, tiers_changed: bool = False, audience: CompiledAudience | None = None
+) -> tuple[int, int]:
+    """Reassess every open member after a tier write (tiers, then reactive audiences, which may use the tier),
+    or against one audience (created, changed or refreshed). Returns the audience joins and leaves.
+
+    Runs before the caller bumps the configuration version, with the configuration read from this transaction,
+    so the events it emits are processed with rules that are already committed.
+    """
+    fresh = await load_member_rules(tx, tenant_id)
+    if tiers_changed:
+        tier_set: Sequence[Tier] | None = fresh.tiers
+        audiences: Sequence[CompiledAudience] = fresh.reactive_audiences
+    else:
+        tier_set, audiences = None, [audience] if audience is not None else []
+    token = _uncommitted.set((tenant_id, fresh))
+    joins = leaves = 0
+    try:
+        async for batch in _open_member_batches(tx, tenant_id):
+            await _lock_accounts(tx, tenant_id, batch)
+            joined, left = await _reassess(tx, tenant_id, batch, tier_set, audiences)
+            joins, leaves = joins + joined, leaves + left
+    finally:
+        _uncommitted.reset(token)
+    return joins, leaves
