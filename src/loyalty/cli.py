@@ -12,10 +12,12 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import httpx
+import structlog
 import typer
 import uvicorn
 from rich.console import Console
 from rich.progress import Progress
+from sqlalchemy.exc import DBAPIError
 
 from loyalty.api.observability import configure_logging
 from loyalty.domain.errors import DomainError
@@ -367,9 +369,14 @@ def worker(
         try:
             async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as http:
                 while True:
-                    attempted = await deliver_due(
-                        db, http, lease=lease, backoff_base_seconds=settings.webhook_backoff_seconds
-                    )
+                    try:
+                        attempted = await deliver_due(
+                            db, http, lease=lease, backoff_base_seconds=settings.webhook_backoff_seconds
+                        )
+                    except (DBAPIError, OSError) as error:
+                        # The database is briefly unreachable: the claimed leases expire, so nothing is lost.
+                        worker_log.warning("worker_round_failed", error=str(error))
+                        attempted = 0
                     if time.monotonic() - last_reap > REAP_EVERY_SECONDS:
                         await db.run(lambda tx: idempotency.reap(tx, ttl))
                         last_reap = time.monotonic()
@@ -384,6 +391,7 @@ def worker(
 
 
 REAP_EVERY_SECONDS = 3600
+worker_log = structlog.get_logger("loyalty.worker")
 
 
 def main() -> None:
