@@ -309,7 +309,7 @@ async def validate_voucher(
         if reward.venue_ids and venue is not None and venue.venue_id not in reward.venue_ids:
             raise Refused("This voucher is not valid at this venue.", code="VOUCHER_NOT_VALID_AT_VENUE")
         if not reward.is_available(moment):
-            raise Conflict("This code's reward is no longer available.", code="VOUCHER_EXPIRED")
+            raise expired_static_code()
         return Validation(benefit=None, reward=reward, code_value=found.value, burned=False)
     assert found.benefit_id is not None
     benefit = await get_benefit(tx, tenant_id, found.benefit_id)
@@ -403,3 +403,7 @@ async def unburn_voucher(
 
 async def owner_of(tx: Tx, tenant_id: uuid.UUID, benefit: Benefit) -> Member:
     return await member_service.get_member(tx, tenant_id, benefit.member_id)
+
+
+def expired_static_code() -> Conflict:
+    return Conflict("This code's reward is no longer available.", code="VOUCHER_EXPIRED")
