@@ -17,6 +17,7 @@ from loyalty.api.routes import (
     badges,
     benefits,
     categories,
+    checkouts,
     clients,
     code_pools,
     commands,
@@ -25,6 +26,7 @@ from loyalty.api.routes import (
     members,
     oauth,
     ops,
+    orders,
     reactors,
     rewards,
     tiers,
@@ -54,6 +56,8 @@ ROUTE_MODULES = (
     rewards,
     code_pools,
     benefits,
+    orders,
+    checkouts,
     ops,
 )
 

@@ -560,3 +560,112 @@ benefit_audit = Table(
     PrimaryKeyConstraint("tenant_id", "audit_id"),
     ForeignKeyConstraint(["tenant_id", "benefit_id"], ["benefits.tenant_id", "benefits.benefit_id"]),
 )
+
+# ---- orders and refunds ----
+
+# A sale reported by a till (or placed by a checkout). Money in minor units of `currency`; the running refund
+# totals and the points moved so far are kept on the row, so each refund reverses exactly its share.
+orders = Table(
+    "orders",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("order_id", Uuid, nullable=False),
+    # The till's transaction id: one order per value in a tenant (a retried POST is answered with the stored one).
+    Column("external_id", String(255), nullable=False),
+    # SHA-256 of the normalised order as reported: a retry with another body under the same externalId is refused.
+    Column("fingerprint", String(64), nullable=False),
+    Column("member_id", Uuid, nullable=True),  # null: a non-member sale
+    Column("venue_id", Uuid, nullable=True),
+    Column("channel", String(16), nullable=False),  # IN_STORE | ONLINE
+    Column("status", String(20), nullable=False),  # PLACED | PARTIALLY_REFUNDED | REFUNDED
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("subtotal", BigInteger, nullable=False),
+    Column("discount", BigInteger, nullable=False),
+    Column("tax", BigInteger, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("applied_discounts", JsonDocument, nullable=False),
+    Column("payments", JsonDocument, nullable=False),
+    Column("order_metadata", JsonDocument, nullable=False),
+    # The ORDER_PLACED event (member sales only) and the points it earned the member.
+    Column("event_id", Uuid, nullable=True),
+    Column("points_earned", BigInteger, nullable=False, server_default="0"),
+    # Written by a checkout: points spent on the order, what they were worth, the vouchers it burned.
+    Column("points_spent", BigInteger, nullable=False, server_default="0"),
+    Column("points_spent_value", BigInteger, nullable=False, server_default="0"),
+    Column("burned_benefit_ids", JsonDocument, nullable=False),
+    Column("checkout", Boolean, nullable=False, server_default=false()),
+    Column("voided_at", UTCDateTime, nullable=True),
+    # Running totals of the refunds so far.
+    Column("refunded_value", BigInteger, nullable=False, server_default="0"),
+    Column("refunded_gross", BigInteger, nullable=False, server_default="0"),
+    Column("points_reversed", BigInteger, nullable=False, server_default="0"),
+    Column("points_returned", BigInteger, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "order_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+    ForeignKeyConstraint(["tenant_id", "member_id"], ["members.tenant_id", "members.member_id"]),
+    ForeignKeyConstraint(["tenant_id", "venue_id"], ["venues.tenant_id", "venues.venue_id"]),
+    UniqueConstraint("tenant_id", "external_id"),
+    Index(None, "tenant_id", "created_at"),
+    Index(None, "tenant_id", "member_id", "created_at"),
+    Index(None, "tenant_id", "venue_id", "created_at"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("order_id", Uuid, nullable=False),
+    Column("line_index", Integer, nullable=False),
+    Column("sku", String(256), nullable=False),
+    Column("name", String(512), nullable=True),
+    Column("category", String(256), nullable=True),
+    # Quantities in thousandths (weighed goods have up to three decimals), so refunds of parts stay exact.
+    Column("quantity", BigInteger, nullable=False),
+    Column("unit_price", BigInteger, nullable=False),
+    Column("discount", BigInteger, nullable=False),
+    Column("total", BigInteger, nullable=False),
+    Column("refunded_quantity", BigInteger, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("tenant_id", "order_id", "line_index"),
+    ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.order_id"]),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("refund_id", Uuid, nullable=False),
+    Column("order_id", Uuid, nullable=False),
+    Column("external_id", String(255), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("reason", String(1000), nullable=True),
+    Column("value", BigInteger, nullable=False),  # minor units: the refunded share of the lines' totals
+    Column("points_reversed", BigInteger, nullable=False, server_default="0"),
+    Column("points_returned", BigInteger, nullable=False, server_default="0"),
+    Column("event_id", Uuid, nullable=True),  # ORDER_REFUNDED, for member orders
+    Column("actor", String(200), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "refund_id"),
+    ForeignKeyConstraint(["tenant_id", "order_id"], ["orders.tenant_id", "orders.order_id"]),
+    # A retried refund (same externalId for the same order) is answered with the stored one.
+    UniqueConstraint("tenant_id", "order_id", "external_id"),
+)
+
+refund_lines = Table(
+    "refund_lines",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("refund_id", Uuid, nullable=False),
+    Column("order_id", Uuid, nullable=False),
+    Column("line_index", Integer, nullable=False),
+    Column("quantity", BigInteger, nullable=False),  # thousandths
+    Column("value", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "refund_id", "line_index"),
+    ForeignKeyConstraint(["tenant_id", "refund_id"], ["refunds.tenant_id", "refunds.refund_id"]),
+    ForeignKeyConstraint(
+        ["tenant_id", "order_id", "line_index"],
+        ["order_lines.tenant_id", "order_lines.order_id", "order_lines.line_index"],
+    ),
+)
