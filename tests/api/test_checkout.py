@@ -248,3 +248,31 @@ async def test_an_anonymous_checkout_takes_offers_for_everyone_and_earns_nothing
         None,
         None,
     )
+
+
+@pytest.mark.parametrize("restore", [True, False])
+async def test_a_full_refund_restores_the_vouchers_only_when_the_setting_says_so(client, tenant: TenantKit, restore):
+    ok(await client.patch("/v1/settings", headers=tenant.admin, json={"restoreVouchersOnRefund": restore}))
+    member = await member_with_points(client, tenant, 0)
+    code = await voucher_code(client, tenant, member, 100)
+    receipt = ok(
+        await client.post(
+            "/v1/checkouts", headers=tenant.pos, json={**basket(member, voucherCodes=[code]), "externalId": "RF-1"}
+        )
+    )
+    partial = await client.post(
+        f"/v1/orders/{receipt['id']}/refunds",
+        headers=tenant.pos,
+        json={"externalId": "RF-1-a", "lineItems": [{"sku": "CROISSANT", "quantity": 1}]},
+    )
+    assert partial.status_code == 200, partial.text
+    check = {"code": code, "allowFutureValidation": True}
+    still_burned = await client.post("/v1/commands/validate_voucher", headers=tenant.pos, json=check)
+    assert still_burned.json()["data"]["code"] == "VOUCHER_ALREADY_BURNED"  # a partial refund keeps it used
+    full = await client.post(f"/v1/orders/{receipt['id']}/refunds", headers=tenant.pos, json={"externalId": "RF-1-b"})
+    assert full.status_code == 200, full.text
+    after = await client.post("/v1/commands/validate_voucher", headers=tenant.pos, json=check)
+    if restore:
+        assert after.status_code == 200, after.text
+    else:
+        assert after.json()["data"]["code"] == "VOUCHER_ALREADY_BURNED"

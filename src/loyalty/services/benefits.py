@@ -407,3 +407,36 @@ async def owner_of(tx: Tx, tenant_id: uuid.UUID, benefit: Benefit) -> Member:
 
 def expired_static_code() -> Conflict:
     return Conflict("This code's reward is no longer available.", code="VOUCHER_EXPIRED")
+
+
+async def restore_voucher(
+    tx: Tx, tenant_id: uuid.UUID, benefit_id: uuid.UUID, *, member_id: uuid.UUID, reason: str, actor: str
+) -> bool:
+    """Make a burned voucher of ``member_id`` usable again after its sale was refunded or voided (no time limit:
+    the refund or void decides). A voucher that is not burned, or not the member's, is left alone. Recorded in the
+    voucher's audit trail; answers whether anything changed."""
+    moment = now()
+    restored = await tx.execute(
+        update(benefits)
+        .where(
+            benefits.c.tenant_id == tenant_id,
+            benefits.c.benefit_id == benefit_id,
+            benefits.c.member_id == member_id,
+            benefits.c.burned_at.is_not(None),
+        )
+        .values(burned_at=None, code_validated_at=None, burned_venue_id=None, burned_by=None, updated_at=moment)
+    )
+    if not restored.rowcount:
+        return False
+    await tx.execute(
+        benefit_audit.insert().values(
+            tenant_id=tenant_id,
+            audit_id=uuid.uuid4(),
+            benefit_id=benefit_id,
+            action="RESTORE",
+            reason=reason,
+            actor=actor,
+            created_at=moment,
+        )
+    )
+    return True

@@ -283,13 +283,13 @@ async def void_checkout(tx: Tx, tenant_id: uuid.UUID, identifier: str, *, actor:
             actor=actor,
         )
     for benefit_id in order.burned_benefit_ids:
-        await benefit_service.unburn_voucher(
+        assert order.member_id is not None
+        await benefit_service.restore_voucher(
             tx,
             tenant_id,
             uuid.UUID(benefit_id),
+            member_id=order.member_id,
             reason=f"checkout {order.external_id} voided",
-            venue_identifier=None,
-            venue_must_match=False,
             actor=actor,
         )
     return await _receipt(tx, tenant_id, order.order_id, replayed=False)

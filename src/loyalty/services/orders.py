@@ -57,6 +57,7 @@ from loyalty.domain.orders import (
     units_quantity,
 )
 from loyalty.domain.timestamps import iso
+from loyalty.services import benefits as benefit_service
 from loyalty.services import events
 from loyalty.services import members as member_service
 from loyalty.services import points as point_service
@@ -719,6 +720,8 @@ async def refund_order(
         ],
     )
     refunded = tuple(RefundedLine(part.index, part.sku, part.quantity, part.value) for part in parts)
+    if fully_refunded and member is not None:
+        await _restore_vouchers(tx, tenant_id, row, member.member_id, draft, actor)
     event = None
     if member is not None and event_id is not None:
         comment = f"Refund {draft.external_id} of order {row.external_id}"
@@ -762,6 +765,26 @@ async def refund_order(
         event=event,
         created_at=moment,
     )
+
+
+async def _restore_vouchers(
+    tx: Tx, tenant_id: uuid.UUID, row: Any, member_id: uuid.UUID, draft: RefundDraft, actor: str
+) -> None:
+    """With the ``restoreVouchersOnRefund`` setting, a fully refunded order gives back the vouchers it used: those a
+    checkout burned and those the till reported in ``appliedDiscounts``."""
+    if not (await settings_service.get_settings(tx, tenant_id)).restore_vouchers_on_refund:
+        return
+    used = list(row.burned_benefit_ids) + [
+        d["benefitId"] for d in row.applied_discounts if d.get("source") == "VOUCHER" and d.get("benefitId")
+    ]
+    for benefit_id in dict.fromkeys(used):
+        try:
+            parsed = uuid.UUID(str(benefit_id))
+        except ValueError:
+            continue
+        await benefit_service.restore_voucher(
+            tx, tenant_id, parsed, member_id=member_id, reason=f"refund {draft.external_id}", actor=actor
+        )
 
 
 async def _take(tx: Tx, tenant_id: uuid.UUID, order_id: uuid.UUID, part: RefundPart) -> None:
