@@ -7,12 +7,10 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +18,15 @@ import httpx
 import pytest
 
 from loyalty.services import points as point_service
-from loyalty.storage import migrate
 from loyalty.storage.database import Database
 from tests.conftest import (
     TenantKit,
     adjust,
     create_member,
-    create_postgres_database,
-    drop_postgres_database,
     get_token,
     member_body,
 )
+from tests.processes import free_port, loyalty_cli
 
 pytestmark = pytest.mark.concurrency
 
@@ -125,44 +121,6 @@ async def test_concurrent_sign_ups_with_one_external_identifier_create_one_membe
 
 
 # ---- the same round against a real server with two worker processes ----
-
-
-@pytest.fixture
-def fresh_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
-    """A new, migrated database shared by the server's workers and the CLI, and nothing else."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'served.db'}"
-        migrate.upgrade(url)
-        yield url
-        return
-    url = create_postgres_database()
-    try:
-        migrate.upgrade(url)
-        yield url
-    finally:
-        drop_postgres_database(url)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def loyalty_cli(url: str, *args: str) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "loyalty",
-        *args,
-        env={**os.environ, "LOYALTY_DATABASE_URL": url},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode is not None
-    assert stdout, stderr.decode()
-    return process.returncode, stdout.decode()
 
 
 def server_output(log: Path) -> str:

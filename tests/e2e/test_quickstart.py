@@ -11,7 +11,6 @@ import os
 import queue
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ import httpx
 import pytest
 
 from tests.conftest import PROJECT_ROOT, create_postgres_database, drop_postgres_database
+from tests.processes import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -63,12 +63,6 @@ def quickstart_command(readme: Path) -> str:
     command = found.group(1).strip()
     assert command
     return command
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def new_user_environment(port: int, database_url: str | None) -> dict[str, str]:

@@ -9,11 +9,10 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
-from loyalty.storage import migrate
-from tests.conftest import create_member, create_postgres_database, drop_postgres_database, get_token
+from tests.conftest import create_member, get_token
+from tests.processes import free_port, loyalty_cli
 
 pytestmark = pytest.mark.e2e
 
@@ -34,48 +33,6 @@ READY_SECONDS = 30
 
 def plus(points: int) -> list[dict[str, Any]]:
     return [{"type": "POINTS", "points": {"operation": "SUM", "arguments": [{"type": "NUMBER", "value": str(points)}]}}]
-
-
-@pytest.fixture
-def fresh_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
-    """A new, migrated database shared by both servers and the CLI, and nothing else."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'served.db'}"
-        migrate.upgrade(url)
-        yield url
-        return
-    url = create_postgres_database()
-    try:
-        migrate.upgrade(url)
-        yield url
-    finally:
-        drop_postgres_database(url)
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def loyalty_cli(url: str, *args: str) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "loyalty",
-        *args,
-        env={**os.environ, "LOYALTY_DATABASE_URL": url},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-    assert process.returncode is not None
-    return process.returncode, stdout.decode() + stderr.decode()
 
 
 @dataclass

@@ -7,8 +7,6 @@ import json
 import os
 import sys
 import uuid
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,10 +17,8 @@ from loyalty.domain.ledger import Impact, LiabilityPolicy
 from loyalty.services import members as member_service
 from loyalty.services import points as point_service
 from loyalty.services import tenants as tenant_service
-from loyalty.storage import migrate
 from loyalty.storage.database import Database
 from loyalty.storage.tables import point_accounts
-from tests.conftest import create_postgres_database, drop_postgres_database
 
 ACTOR = "client:ledger-test"
 
@@ -197,22 +193,6 @@ async def test_small_batches_check_every_account_and_find_every_mismatch(db):
 
 
 # ---- the CLI, on a database of its own ----
-
-
-@pytest.fixture
-def fresh_database_url(backend: str, tmp_path: Path) -> Iterator[str]:
-    """A new, migrated database holding only what the test puts in it."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'ledger.db'}"
-        migrate.upgrade(url)
-        yield url
-        return
-    url = create_postgres_database()
-    try:
-        migrate.upgrade(url)
-        yield url
-    finally:
-        drop_postgres_database(url)
 
 
 async def ledger_verify(url: str) -> tuple[int, dict[str, Any]]:
