@@ -276,3 +276,14 @@ async def test_a_full_refund_restores_the_vouchers_only_when_the_setting_says_so
         assert after.status_code == 200, after.text
     else:
         assert after.json()["data"]["code"] == "VOUCHER_ALREADY_BURNED"
+
+
+async def test_a_static_code_prices_and_checks_out_without_being_used_up(client, tenant: TenantKit):
+    reward = await create_reward(client, tenant.admin, codeType="STATIC", code={"value": "SPRING20"}, price=0)
+    await add_discount(client, tenant.admin, reward["id"], type="PERCENTAGE", value=20)
+    body = basket(None, voucherCodes=["SPRING20"])
+    priced = ok(await client.post("/v1/baskets/price", headers=tenant.pos, json=body))
+    assert [(d["source"], d["code"], d["amount"]) for d in priced["appliedDiscounts"]] == [("VOUCHER", "SPRING20", 200)]
+    for external_id in ("S-1", "S-2"):
+        receipt = ok(await client.post("/v1/checkouts", headers=tenant.pos, json={**body, "externalId": external_id}))
+        assert receipt["totals"]["total"] == 800
