@@ -23,7 +23,7 @@ from loyalty.api.observability import configure_logging
 from loyalty.domain.errors import DomainError
 from loyalty.domain.tenancy import Client, Tenant
 from loyalty.services import clients as client_service
-from loyalty.services import idempotency
+from loyalty.services import daily as daily_service
 from loyalty.services import points as point_service
 from loyalty.services import tenants as tenant_service
 from loyalty.settings import Settings
@@ -357,7 +357,8 @@ def serve(
 def worker(
     once: Annotated[bool, typer.Option(help="Do the work that is due now, then exit.")] = False,
 ) -> None:
-    """Deliver webhooks from the outbox and reap old idempotency keys, until stopped."""
+    """Deliver webhooks from the outbox and run the daily jobs (at start, then every LOYALTY_DAILY_JOBS_HOURS),
+    until stopped."""
     settings = _settings()
     configure_logging(settings.log_level)
 
@@ -365,7 +366,9 @@ def worker(
         db = Database(settings.resolved_database_url(), sqlite_synchronous=settings.sqlite_synchronous)
         lease = timedelta(seconds=settings.webhook_lease_seconds)
         ttl = timedelta(hours=settings.idempotency_ttl_hours)
-        last_reap = 0.0
+        daily_every = settings.daily_jobs_hours * 3600
+        # Kept in memory: a restarted worker runs the daily jobs again at once, which is harmless (idempotent).
+        last_daily: float | None = None
         try:
             async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as http:
                 while True:
@@ -377,9 +380,13 @@ def worker(
                         # The database is briefly unreachable: the claimed leases expire, so nothing is lost.
                         worker_log.warning("worker_round_failed", error=str(error))
                         attempted = 0
-                    if time.monotonic() - last_reap > REAP_EVERY_SECONDS:
-                        await db.run(lambda tx: idempotency.reap(tx, ttl))
-                        last_reap = time.monotonic()
+                    if last_daily is None or time.monotonic() - last_daily >= daily_every:
+                        try:
+                            report = await _daily_jobs(db, ttl)
+                            worker_log.info("daily_jobs_done", **_report_document(report))
+                        except (DBAPIError, OSError, DomainError) as error:
+                            worker_log.warning("daily_jobs_failed", error=str(error))
+                        last_daily = time.monotonic()
                     if once and not attempted:
                         return
                     if not attempted:
@@ -390,8 +397,58 @@ def worker(
     asyncio.run(run())
 
 
-REAP_EVERY_SECONDS = 3600
 worker_log = structlog.get_logger("loyalty.worker")
+
+
+async def _daily_jobs(
+    db: Database, retention: timedelta, on_tenant_done: Callable[[Any, daily_service.DailyReport], None] | None = None
+) -> daily_service.DailyReport:
+    tenant_ids = await db.run(daily_service.tenant_ids, write=False)
+    return await daily_service.run_daily_jobs(db.run, tenant_ids, retention=retention, on_tenant_done=on_tenant_done)
+
+
+def _report_document(report: daily_service.DailyReport) -> dict[str, int]:
+    return {
+        "tenants": report.tenants,
+        "tierMoves": report.tier_moves,
+        "audiencesRefreshed": report.audiences_refreshed,
+        "audienceJoins": report.audience_joins,
+        "audienceLeaves": report.audience_leaves,
+        "idempotencyKeysReaped": report.idempotency_keys_reaped,
+    }
+
+
+@app.command()
+def daily(as_json: JsonFlag = False) -> None:
+    """Run the daily jobs once for every tenant: CALENDAR_PERIOD tier review, DAILY audience refresh, and reaping
+    idempotency keys past the retention window. Safe to repeat, and to run while a worker runs."""
+    settings = _settings()
+
+    async def main() -> daily_service.DailyReport:
+        db = Database(settings.resolved_database_url(), sqlite_synchronous=settings.sqlite_synchronous)
+        try:
+            total = await db.run(_count_tenants, write=False)
+            with Progress(console=err, transient=True, disable=as_json) as progress:
+                task = progress.add_task("daily jobs", total=total)
+                return await _daily_jobs(
+                    db,
+                    timedelta(hours=settings.idempotency_ttl_hours),
+                    on_tenant_done=lambda _tenant, _report: progress.advance(task),
+                )
+        finally:
+            await db.dispose()
+
+    try:
+        report = asyncio.run(main())
+    except DomainError as error:
+        err.print(f"[red]error[/red] {error.code}: {error.message}")
+        raise typer.Exit(2) from error
+    document = _report_document(report)
+    _emit(as_json, document, "daily jobs done: " + ", ".join(f"{k} {v}" for k, v in document.items()))
+
+
+async def _count_tenants(tx: Tx) -> int:
+    return len(await daily_service.tenant_ids(tx))
 
 
 def main() -> None:

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     webhook_backoff_seconds: float = 5.0
     webhook_timeout_seconds: float = 10.0
     worker_poll_seconds: float = 1.0
+    # How often the worker runs the daily jobs (tier review, DAILY audiences, idempotency-key reaping).
+    daily_jobs_hours: float = 24.0
     # SQLite durability: FULL (default, durable on power loss) or NORMAL (faster; see docs/operations.md).
     sqlite_synchronous: str = "FULL"
 

@@ -23,6 +23,7 @@ from loyalty.api.routes import (
     commands,
     event_types,
     events,
+    liability,
     members,
     oauth,
     ops,
@@ -58,6 +59,7 @@ ROUTE_MODULES = (
     benefits,
     orders,
     checkouts,
+    liability,
     ops,
 )
 

@@ -83,7 +83,10 @@ async def store(tx: Tx, tenant_id: uuid.UUID, credential: str, key: str, respons
     )
 
 
-async def reap(tx: Tx, older_than: timedelta) -> int:
-    """Forget keys older than the retention window; returns how many were removed."""
-    result = await tx.execute(delete(idempotency_keys).where(idempotency_keys.c.created_at < now() - older_than))
+async def reap(tx: Tx, older_than: timedelta, *, tenant_id: uuid.UUID | None = None) -> int:
+    """Forget keys older than the retention window (of one tenant, or of all); returns how many were removed."""
+    condition = idempotency_keys.c.created_at < now() - older_than
+    if tenant_id is not None:
+        condition = (idempotency_keys.c.tenant_id == tenant_id) & condition
+    result = await tx.execute(delete(idempotency_keys).where(condition))
     return result.rowcount

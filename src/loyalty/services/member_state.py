@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from loyalty.domain.audiences import CompiledAudience, compile_audience
-from loyalty.domain.tiers import Tier
+from loyalty.domain.tiers import Calculation, Tier
 from loyalty.services import audiences as audience_service
 from loyalty.services import tiers as tier_service
 from loyalty.services.rules import current_rules
@@ -146,3 +146,26 @@ async def reassess_everyone(
     finally:
         _uncommitted.reset(token)
     return joins, leaves
+
+
+async def review_tiers(tx: Tx, tenant_id: uuid.UUID) -> int:
+    """The daily tier review: reassess every open member's tier when the tenant has a CALENDAR_PERIOD tier, whose
+    qualifying window moves with the calendar even when nothing happens to the member; then the reactive
+    audiences of the members that moved (their criteria may look at the tier). Only real moves write and emit
+    ``TIER_CHANGED``, so a second run, or another worker's run, changes nothing. Returns how many members moved."""
+    rules = await load_member_rules(tx, tenant_id)
+    if not any(t.calculation is Calculation.CALENDAR_PERIOD for t in rules.tiers):
+        return 0
+    moved = 0
+    async for batch in _open_member_batches(tx, tenant_id):
+        await _lock_accounts(tx, tenant_id, batch)
+        depth = _nesting.get()
+        token = _nesting.set(depth + 1)
+        try:
+            changed = await tier_service.reassess_members(tx, tenant_id, batch, rules.tiers, depth=depth)
+            if changed and rules.reactive_audiences:
+                await audience_service.reassess_members(tx, tenant_id, changed, rules.reactive_audiences, depth=depth)
+        finally:
+            _nesting.reset(token)
+        moved += len(changed)
+    return moved

@@ -23,6 +23,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     false,
+    true,
 )
 
 from loyalty.storage.types import JsonDocument, UTCDateTime
@@ -668,4 +669,25 @@ refund_lines = Table(
         ["tenant_id", "order_id", "line_index"],
         ["order_lines.tenant_id", "order_lines.order_id", "order_lines.line_index"],
     ),
+)
+
+# Points liability criteria (expiry and caps), stored and validated; not yet enforced on the ledger.
+# ``expiry_slot`` is "EXPIRY" on the tenant's SIMPLE_EXPIRY criterion and NULL on every other row, so the unique
+# constraint allows at most one expiry criterion per tenant (NULLs never collide).
+points_liability_criteria = Table(
+    "points_liability_criteria",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("criterion_id", Uuid, nullable=False),
+    Column("name", String(255), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("liability_type", String(16), nullable=False),
+    Column("config", JsonDocument, nullable=False),
+    Column("is_active", Boolean, nullable=False, server_default=true()),
+    Column("expiry_slot", String(8), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "criterion_id"),
+    UniqueConstraint("tenant_id", "expiry_slot"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
 )
