@@ -68,6 +68,23 @@ def _schema(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": required}
 
 
+_LINE = {
+    "type": "object",
+    "properties": {
+        "sku": {"type": "string"},
+        "name": {"type": ["string", "null"]},
+        "category": {"type": ["string", "null"]},
+        "quantity": {"type": "number"},
+        "unitPrice": {"type": "integer"},
+        "discount": {"type": "integer"},
+        "total": {"type": "integer"},
+    },
+}
+_TOTALS = {
+    "type": "object",
+    "properties": {k: {"type": "integer"} for k in ("subtotal", "discount", "tax", "total")},
+}
+
 INTRINSIC_SCHEMAS: dict[str, dict[str, Any]] = {
     "REGISTERED_ACCOUNT": _schema({"userId": _ID, "accountNumber": {"type": "string"}}, ["userId", "accountNumber"]),
     "PROFILE_UPDATED": _schema(
@@ -95,8 +112,46 @@ INTRINSIC_SCHEMAS: dict[str, dict[str, Any]] = {
     "POINTS_EXPIRED": _schema({"points": {"type": "integer"}}, ["points"]),
     "AUDIENCE_JOINED": _schema({"audienceId": _ID}, ["audienceId"]),
     "AUDIENCE_LEFT": _schema({"audienceId": _ID}, ["audienceId"]),
-    "ORDER_PLACED": _schema({"orderId": _ID, "totalSpend": {"type": "number"}}, ["orderId"]),
-    "ORDER_REFUNDED": _schema({"orderId": _ID}, ["orderId"]),
+    "ORDER_PLACED": _schema(
+        {
+            "orderId": _ID,
+            "externalId": {"type": "string"},
+            "channel": {"enum": ["IN_STORE", "ONLINE"]},
+            "occurredAt": {"type": "string"},
+            "currency": {"type": "string"},
+            "venue": {"type": ["string", "null"], "description": "The venue's externalIdentifier (store number)."},
+            "venueId": {"type": ["string", "null"]},
+            "totalSpend": {"type": "number", "description": "The total in major units (12.5 for £12.50)."},
+            "totalSpendMinor": {"type": "integer"},
+            "itemCount": {"type": "number"},
+            "skus": {"type": "array", "items": {"type": "string"}},
+            "categories": {"type": "array", "items": {"type": "string"}},
+            "lineItems": {"type": "array", "items": _LINE},
+            "totals": _TOTALS,
+            "appliedDiscounts": {"type": "array", "items": {"type": "object"}},
+            "payments": {"type": "array", "items": {"type": "object"}},
+            "metadata": {"type": "object"},
+            "checkout": {"type": "boolean"},
+            "pointsSpent": {"type": "integer"},
+        },
+        ["orderId", "externalId", "currency", "totalSpend", "totalSpendMinor", "itemCount", "skus", "lineItems"],
+    ),
+    "ORDER_REFUNDED": _schema(
+        {
+            "orderId": _ID,
+            "orderExternalId": {"type": "string"},
+            "refundId": _ID,
+            "externalId": {"type": "string"},
+            "currency": {"type": "string"},
+            "refundedValue": {"type": "number", "description": "Major units."},
+            "refundedValueMinor": {"type": "integer"},
+            "pointsReversed": {"type": "integer"},
+            "pointsReturned": {"type": "integer"},
+            "orderStatus": {"enum": ["PARTIALLY_REFUNDED", "REFUNDED"]},
+            "lineItems": {"type": "array", "items": {"type": "object"}},
+        },
+        ["orderId", "refundId", "externalId", "refundedValueMinor", "pointsReversed", "orderStatus"],
+    ),
     "TIER_CHANGED": _schema({"fromTierId": {"type": ["string", "null"]}, "toTierId": {"type": ["string", "null"]}}, []),
     "POINTS_ACTIVATED": _schema({"points": {"type": "integer"}}, ["points"]),
 }
