@@ -18,6 +18,7 @@ from loyalty.api.models.audiences import (
     RefreshOut,
 )
 from loyalty.api.models.common import Pagination, pagination
+from loyalty.api.paths import path_id
 from loyalty.domain.errors import NotFound
 from loyalty.domain.tenancy import Principal
 from loyalty.services import audiences as audience_service
@@ -27,10 +28,7 @@ router = APIRouter(prefix="/v1", tags=["Audiences"])
 
 
 def _audience_id(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError as error:
-        raise NotFound("No such audience.", code="AUDIENCE_NOT_FOUND") from error
+    return path_id(raw, NotFound("No such audience.", code="AUDIENCE_NOT_FOUND"))
 
 
 @router.post("/audiences", response_model=Success[AudienceOut], responses=errors(400, 401, 403, 409, 422))

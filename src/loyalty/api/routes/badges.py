@@ -13,6 +13,7 @@ from loyalty.api.envelope import Page, Success, errors, success
 from loyalty.api.members_access import current_member
 from loyalty.api.models.badges import AwardBadge, BadgeAwardOut, BadgeDefinition, BadgeOut, BadgePatch
 from loyalty.api.models.common import Pagination, pagination
+from loyalty.api.paths import path_id
 from loyalty.api.routes.members import ImpersonatedUser
 from loyalty.domain.errors import NotFound
 from loyalty.domain.tenancy import Principal
@@ -24,10 +25,7 @@ router = APIRouter(prefix="/v1", tags=["Badges"])
 
 
 def _badge_id(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError as error:
-        raise NotFound("No such badge.", code="BADGE_NOT_FOUND") from error
+    return path_id(raw, NotFound("No such badge.", code="BADGE_NOT_FOUND"))
 
 
 @router.post("/badges", response_model=Success[BadgeOut], responses=errors(400, 401, 403, 409, 422))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -22,6 +21,7 @@ from loyalty.api.models.benefits import (
     ValidateVoucher,
 )
 from loyalty.api.models.common import Pagination, pagination
+from loyalty.api.paths import path_id
 from loyalty.api.routes.members import ImpersonatedUser
 from loyalty.domain.benefits import Benefit, Origin
 from loyalty.domain.errors import Forbidden, InvalidInput, NotFound
@@ -37,10 +37,7 @@ router = APIRouter(prefix="/v1", tags=["Benefits and vouchers"])
 
 async def _visible_benefit(tx: Tx, principal: Principal, raw_id: str) -> Benefit:
     """A benefit the caller may see: any in the tenant for admin and pos, only their own for a member."""
-    try:
-        benefit_id = uuid.UUID(raw_id)
-    except ValueError as error:
-        raise NotFound("No such benefit.", code="BENEFIT_NOT_FOUND") from error
+    benefit_id = path_id(raw_id, NotFound("No such benefit.", code="BENEFIT_NOT_FOUND"))
     tenant_id = principal.tenant.tenant_id
     benefit = await benefit_service.get_benefit(tx, tenant_id, benefit_id)
     if principal.is_user:

@@ -10,8 +10,9 @@ from loyalty.api.commands import run_command, run_query
 from loyalty.api.envelope import Page, Success, errors, success
 from loyalty.api.models.common import Pagination, pagination
 from loyalty.api.models.rewards import CategoryDefinition, CategoryOut, RewardOut
+from loyalty.api.paths import path_id
 from loyalty.api.routes.members import ImpersonatedUser
-from loyalty.api.routes.rewards import TypeQuery, UserIdQuery, parse_id, reward_page, viewer_for
+from loyalty.api.routes.rewards import TypeQuery, UserIdQuery, reward_page, viewer_for
 from loyalty.domain.rewards import RewardType
 from loyalty.domain.tenancy import Principal
 from loyalty.services import categories as category_service
@@ -50,7 +51,7 @@ async def list_categories(
 
 @router.get("/reward_categories/{id}", response_model=Success[CategoryOut], responses=errors(401, 403, 404))
 async def get_category(request: Request, id: str, principal: Principal = Depends(ADMIN_POS_USER)) -> Response:
-    category_id = parse_id(id, CategoryNotFound())
+    category_id = path_id(id, CategoryNotFound())
 
     async def query(tx: Tx) -> Response:
         return success(CategoryOut.of(await category_service.get_category(tx, principal.tenant.tenant_id, category_id)))
@@ -69,7 +70,7 @@ async def list_category_rewards(
     principal: Principal = Depends(ADMIN_POS_USER),
 ) -> Response:
     """The category's rewards as the caller may see them (the same rules as `GET /v1/rewards`)."""
-    category_id = parse_id(id, CategoryNotFound())
+    category_id = path_id(id, CategoryNotFound())
 
     async def query(tx: Tx) -> Response:
         viewer = await viewer_for(tx, principal, x_user_id or user_id)

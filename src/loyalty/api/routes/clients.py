@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
@@ -11,6 +9,7 @@ from loyalty.api.auth import ADMIN
 from loyalty.api.commands import run_command, run_query
 from loyalty.api.envelope import Success, errors, success
 from loyalty.api.models.clients import ClientDefinition, ClientOut, NewClientOut
+from loyalty.api.paths import path_id
 from loyalty.domain.errors import NotFound
 from loyalty.domain.tenancy import Principal
 from loyalty.services import clients as client_service
@@ -43,10 +42,7 @@ async def list_clients(request: Request, principal: Principal = Depends(ADMIN)) 
 )
 async def revoke_client(request: Request, client_id: str, principal: Principal = Depends(ADMIN)) -> Response:
     """Revoke a client: its secret and all its tokens stop working immediately."""
-    try:
-        parsed = uuid.UUID(client_id)
-    except ValueError as error:
-        raise NotFound("No such client.", code="CLIENT_NOT_FOUND") from error
+    parsed = path_id(client_id, NotFound("No such client.", code="CLIENT_NOT_FOUND"))
 
     async def effect(tx: Tx) -> ClientOut:
         return ClientOut.of(await client_service.revoke_client(tx, principal.tenant.tenant_id, parsed))

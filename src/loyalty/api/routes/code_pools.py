@@ -19,6 +19,7 @@ from loyalty.api.models.benefits import (
     CodePoolOut,
 )
 from loyalty.api.models.common import Pagination, pagination
+from loyalty.api.paths import path_id
 from loyalty.domain.errors import NotFound
 from loyalty.domain.tenancy import Principal
 from loyalty.services import codes as code_service
@@ -28,10 +29,7 @@ router = APIRouter(prefix="/v1", tags=["Code pools"])
 
 
 def _uuid(raw: str, what: str, code: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError as error:
-        raise NotFound(f"No such {what}.", code=code) from error
+    return path_id(raw, NotFound(f"No such {what}.", code=code))
 
 
 @router.post("/code_pools", response_model=Success[CodePoolOut], responses=errors(400, 401, 403, 409, 422))

@@ -14,6 +14,7 @@ from loyalty.api.commands import run_command, run_query
 from loyalty.api.envelope import Page, Success, errors, success
 from loyalty.api.models.common import Pagination, pagination
 from loyalty.api.models.events import EventDefinition, EventOut, ReactionOut
+from loyalty.api.paths import path_id
 from loyalty.domain.errors import NotFound
 from loyalty.domain.tenancy import Principal, PrincipalKind
 from loyalty.services import events as event_service
@@ -93,10 +94,7 @@ async def list_events(
 
 
 def _event_id(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError as error:
-        raise NotFound("No such event.", code="EVENT_NOT_FOUND") from error
+    return path_id(raw, NotFound("No such event.", code="EVENT_NOT_FOUND"))
 
 
 @router.get("/events/{id}", response_model=Success[EventOut], responses=errors(401, 403, 404))

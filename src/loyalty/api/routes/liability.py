@@ -14,6 +14,7 @@ from loyalty.api.commands import run_command, run_query
 from loyalty.api.envelope import Page, Success, errors, success
 from loyalty.api.models.common import Pagination, pagination
 from loyalty.api.models.liability import CriterionDefinition, CriterionOut, CriterionPatch, DailyJobsOut
+from loyalty.api.paths import path_id
 from loyalty.domain.errors import NotFound
 from loyalty.domain.tenancy import Principal
 from loyalty.services import daily as daily_service
@@ -29,10 +30,7 @@ NOT_ENFORCED = (
 
 
 def _criterion_id(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError as error:
-        raise NotFound("No such points liability criterion.", code="CRITERIA_NOT_FOUND") from error
+    return path_id(raw, NotFound("No such points liability criterion.", code="CRITERIA_NOT_FOUND"))
 
 
 def _draft(body: CriterionDefinition | CriterionPatch) -> liability_service.CriterionDraft:

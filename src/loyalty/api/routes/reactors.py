@@ -13,6 +13,7 @@ from loyalty.api.commands import run_command, run_query
 from loyalty.api.envelope import Page, Success, errors, success
 from loyalty.api.models.common import Pagination, pagination
 from loyalty.api.models.events import EventReactorDefinition, EventReactorPatch, ReactorOut
+from loyalty.api.paths import path_id
 from loyalty.domain.errors import NotFound
 from loyalty.domain.tenancy import Principal
 from loyalty.services import reactors as reactor_service
@@ -22,10 +23,7 @@ router = APIRouter(prefix="/v1", tags=["Reactors"])
 
 
 def _reactor_id(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError as error:
-        raise NotFound("No such reactor.", code="REACTOR_NOT_FOUND") from error
+    return path_id(raw, NotFound("No such reactor.", code="REACTOR_NOT_FOUND"))
 
 
 @router.post("/event_reactors", response_model=Success[ReactorOut], responses=errors(400, 401, 403, 409, 422))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -21,8 +20,8 @@ from loyalty.api.models.rewards import (
     RewardOut,
     RewardPatch,
 )
+from loyalty.api.paths import path_id
 from loyalty.api.routes.members import ImpersonatedUser
-from loyalty.domain.errors import NotFound
 from loyalty.domain.rewards import RewardType
 from loyalty.domain.tenancy import Principal
 from loyalty.services import members as member_service
@@ -41,13 +40,6 @@ TypeQuery = Annotated[
     Query(alias="type", description="`GENERIC_OFFER`: the offers a till applies for the member."),
 ]
 RewardIdPath = Annotated[str, Path(alias="rewardId")]
-
-
-def parse_id(raw: str, missing: NotFound) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError as error:
-        raise missing from error
 
 
 async def viewer_for(tx: Tx, principal: Principal, identifier: str | None) -> Viewer:
@@ -125,7 +117,7 @@ async def get_reward(
     principal: Principal = Depends(ADMIN_POS_USER),
 ) -> Response:
     """A reward. A member (or a client acting as one) gets 404 for a reward they may not see now."""
-    reward_id = parse_id(id, RewardNotFound())
+    reward_id = path_id(id, RewardNotFound())
 
     async def query(tx: Tx) -> Response:
         viewer = await viewer_for(tx, principal, x_user_id or user_id)
@@ -140,7 +132,7 @@ async def update_reward(
     request: Request, id: str, body: RewardPatch, principal: Principal = Depends(ADMIN)
 ) -> Response:
     """Change the fields sent; null clears an optional one. `type`, `codeType` and `codePool` are fixed."""
-    reward_id = parse_id(id, RewardNotFound())
+    reward_id = path_id(id, RewardNotFound())
     patch = body.draft()
 
     async def effect(tx: Tx) -> RewardOut:
@@ -154,7 +146,7 @@ async def update_reward(
 async def archive_reward(request: Request, id: str, principal: Principal = Depends(ADMIN)) -> Response:
     """Archive the reward (`archivedAt`): members no longer see it and it cannot be bought; benefits already
     issued keep working. Rewards are never deleted."""
-    reward_id = parse_id(id, RewardNotFound())
+    reward_id = path_id(id, RewardNotFound())
 
     async def effect(tx: Tx) -> RewardOut:
         return reward_out(principal, await reward_service.archive_reward(tx, principal.tenant.tenant_id, reward_id))
@@ -173,7 +165,7 @@ async def list_discounts(
     principal: Principal = Depends(ADMIN_POS),
 ) -> Response:
     """A reward's discounts, oldest first."""
-    reward_id = parse_id(raw_reward_id, RewardNotFound())
+    reward_id = path_id(raw_reward_id, RewardNotFound())
 
     async def query(tx: Tx) -> Response:
         found = await reward_service.list_discounts(tx, principal.tenant.tenant_id, reward_id)
@@ -193,7 +185,7 @@ async def create_discount(
     request: Request, raw_reward_id: RewardIdPath, body: DiscountDefinition, principal: Principal = Depends(ADMIN)
 ) -> Response:
     """Add a discount to a reward (201, as WLL). Checked now: the value suits the type (`INVALID_DISCOUNT`)."""
-    reward_id = parse_id(raw_reward_id, RewardNotFound())
+    reward_id = path_id(raw_reward_id, RewardNotFound())
     draft = body.draft()
 
     async def effect(tx: Tx) -> DiscountOut:
@@ -206,8 +198,8 @@ async def create_discount(
 async def get_discount(
     request: Request, raw_reward_id: RewardIdPath, id: str, principal: Principal = Depends(ADMIN_POS)
 ) -> Response:
-    reward_id = parse_id(raw_reward_id, RewardNotFound())
-    discount_id = parse_id(id, DiscountNotFound())
+    reward_id = path_id(raw_reward_id, RewardNotFound())
+    discount_id = path_id(id, DiscountNotFound())
 
     async def query(tx: Tx) -> Response:
         found = await reward_service.get_discount(tx, principal.tenant.tenant_id, reward_id, discount_id)
@@ -224,8 +216,8 @@ async def get_discount(
 async def update_discount(
     request: Request, raw_reward_id: RewardIdPath, id: str, body: DiscountPatch, principal: Principal = Depends(ADMIN)
 ) -> Response:
-    reward_id = parse_id(raw_reward_id, RewardNotFound())
-    discount_id = parse_id(id, DiscountNotFound())
+    reward_id = path_id(raw_reward_id, RewardNotFound())
+    discount_id = path_id(id, DiscountNotFound())
     patch = body.draft()
 
     async def effect(tx: Tx) -> DiscountOut:
@@ -244,8 +236,8 @@ async def delete_discount(
     request: Request, raw_reward_id: RewardIdPath, id: str, principal: Principal = Depends(ADMIN)
 ) -> Response:
     """Remove a discount; the answer is the discount as it was."""
-    reward_id = parse_id(raw_reward_id, RewardNotFound())
-    discount_id = parse_id(id, DiscountNotFound())
+    reward_id = path_id(raw_reward_id, RewardNotFound())
+    discount_id = path_id(id, DiscountNotFound())
 
     async def effect(tx: Tx) -> DiscountOut:
         removed = await reward_service.delete_discount(tx, principal.tenant.tenant_id, reward_id, discount_id)

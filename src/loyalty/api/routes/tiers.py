@@ -14,6 +14,7 @@ from loyalty.api.envelope import Page, Success, errors, success
 from loyalty.api.members_access import current_member
 from loyalty.api.models.common import Pagination, pagination
 from loyalty.api.models.tiers import TierDefinition, TierOut, TierPatch, details_document
+from loyalty.api.paths import path_id
 from loyalty.api.routes.members import ImpersonatedUser
 from loyalty.domain.errors import NotFound
 from loyalty.domain.tenancy import Principal
@@ -29,10 +30,7 @@ LocaleQuery = Annotated[
 
 
 def _tier_id(raw: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(raw)
-    except ValueError as error:
-        raise NotFound("No such tier.", code="TIER_NOT_FOUND") from error
+    return path_id(raw, NotFound("No such tier.", code="TIER_NOT_FOUND"))
 
 
 def _draft(body: TierDefinition | TierPatch) -> tier_service.TierDraft:

@@ -13,6 +13,7 @@ from loyalty.api.commands import run_query
 from loyalty.api.envelope import Page, Success, errors, success
 from loyalty.api.models.badges import WebhookDeliveryOut, WebhookSecretOut
 from loyalty.api.models.common import Pagination, pagination
+from loyalty.api.paths import path_id
 from loyalty.domain.errors import NotFound
 from loyalty.domain.tenancy import Principal
 from loyalty.services import webhooks as webhook_service
@@ -42,10 +43,7 @@ async def list_deliveries(
 
 @router.get("/webhook_deliveries/{id}", response_model=Success[WebhookDeliveryOut], responses=errors(401, 403, 404))
 async def get_delivery(request: Request, id: str, principal: Principal = Depends(ADMIN)) -> Response:
-    try:
-        delivery_id = uuid.UUID(id)
-    except ValueError as error:
-        raise NotFound("No such webhook delivery.", code="WEBHOOK_DELIVERY_NOT_FOUND") from error
+    delivery_id = path_id(id, NotFound("No such webhook delivery.", code="WEBHOOK_DELIVERY_NOT_FOUND"))
 
     async def query(tx: Tx) -> Response:
         delivery = await webhook_service.get_delivery(tx, principal.tenant.tenant_id, delivery_id)
