@@ -96,6 +96,7 @@ class LedgerEntry:
     actor: str | None
     created_at: datetime
     reactor_id: uuid.UUID | None = None
+    forfeited: int = 0
 
 
 @dataclass(frozen=True)

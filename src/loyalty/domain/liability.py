@@ -1,5 +1,5 @@
 """Points liability criteria (WLL ``PointsLiabilityCriteriaDefinition``): points expiry and earn, spend and balance
-caps. Pure validation of a criterion as it is saved; nothing here enforces a criterion on the ledger yet.
+caps. Pure validation of a criterion as it is saved; ``domain/caps.py`` reads the caps the ledger enforces.
 
 Each ``type`` goes with one ``liabilityType``: SIMPLE_EXPIRY with EXPIRY, the earn cap with EARNING_CAP, the spend
 cap with SPENDING_CAP, and the balance cap with EARNING_CAP (WLL has no balance liability type; a balance cap limits

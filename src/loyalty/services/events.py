@@ -34,11 +34,11 @@ from loyalty.services import badges as badge_service
 from loyalty.services import benefits as benefit_service
 from loyalty.services import members as member_service
 from loyalty.services import points as point_service
+from loyalty.services import rules as rules_service
 from loyalty.services import tiers as tier_service
 from loyalty.services import webhooks as webhook_service
 from loyalty.services.clock import now
 from loyalty.services.event_types import event_secret
-from loyalty.services.rules import CompiledEventType, Rules, current_rules
 from loyalty.storage.database import Tx
 from loyalty.storage.sql import insert_ignoring_conflicts
 from loyalty.storage.tables import event_reactions, events, reactor_activations
@@ -116,7 +116,7 @@ async def report_event(
     occurred_at: datetime | None,
     reporter: Reporter,
 ) -> StoredEvent:
-    rules = await current_rules(tx, tenant.tenant_id)
+    rules = await rules_service.current_rules(tx, tenant.tenant_id)
     if type_name in INTRINSIC_SCHEMAS:
         raise InvalidInput(
             f"{type_name} is emitted by the engine and cannot be reported.", code="INTRINSIC_EVENT_TYPE", field="type"
@@ -195,7 +195,7 @@ async def emit(
     depth: int = 0,
 ) -> StoredEvent:
     """Record an intrinsic event and run its reactors (a sign-up bonus on REGISTERED_ACCOUNT, say)."""
-    rules = await current_rules(tx, tenant_id)
+    rules = await rules_service.current_rules(tx, tenant_id)
     compiled = rules.event_types[event_type.value]
     return await _process(
         tx,
@@ -217,8 +217,8 @@ async def emit(
 async def _process(
     tx: Tx,
     tenant_id: uuid.UUID,
-    rules: Rules,
-    compiled: CompiledEventType,
+    rules: rules_service.Rules,
+    compiled: rules_service.CompiledEventType,
     member: Member | None,
     payload: dict[str, Any],
     *,
@@ -310,7 +310,7 @@ async def _enhance(
     return {**payload, ENHANCED: enhanced}
 
 
-def _dedupe_value(compiled: CompiledEventType, payload: dict[str, Any]) -> str | None:
+def _dedupe_value(compiled: rules_service.CompiledEventType, payload: dict[str, Any]) -> str | None:
     if compiled.dedupe_key is None:
         return None
     found = compiled.dedupe_key.values(payload)
@@ -351,7 +351,7 @@ async def _claim_activation(tx: Tx, tenant_id: uuid.UUID, reactor: CompiledReact
 async def _run_reactor(
     tx: Tx,
     tenant_id: uuid.UUID,
-    rules: Rules,
+    rules: rules_service.Rules,
     reactor: CompiledReactor,
     event: StoredEvent,
     member: Member | None,
@@ -384,7 +384,7 @@ async def _run_reactor(
 async def _apply(
     tx: Tx,
     tenant_id: uuid.UUID,
-    rules: Rules,
+    rules: rules_service.Rules,
     reactor: CompiledReactor,
     reaction: CompiledReaction,
     event: StoredEvent,
@@ -428,7 +428,7 @@ async def _apply(
             impact=Impact.EARN if earning else Impact.SPEND,
             policy=reaction.points.policy,
         )
-        await point_service.apply_change(
+        entry = await point_service.apply_change(
             tx,
             tenant_id,
             member.member_id,
@@ -439,8 +439,10 @@ async def _apply(
             actor=f"reactor:{definition.reactor_id}",
             reactor_id=definition.reactor_id,
             cause=f"{definition.reactor_id}/{reaction.index}",
+            bypass_caps=reaction.points.bypass_caps,
         )
-        return outcome(ReactionStatus.APPLIED, points=evaluation.points)
+        detail = {"forfeited": entry.forfeited} if entry.forfeited else None
+        return outcome(ReactionStatus.APPLIED, points=entry.delta, detail=detail)
     if reaction.type is ReactionType.REWARD:
         assert reaction.reward_id is not None
         try:

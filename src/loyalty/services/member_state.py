@@ -19,8 +19,8 @@ from sqlalchemy import select
 from loyalty.domain.audiences import CompiledAudience, compile_audience
 from loyalty.domain.tiers import Calculation, Tier
 from loyalty.services import audiences as audience_service
+from loyalty.services import rules as rules_service
 from loyalty.services import tiers as tier_service
-from loyalty.services.rules import current_rules
 from loyalty.storage.database import Tx
 from loyalty.storage.tables import members, point_accounts
 
@@ -52,7 +52,7 @@ async def _member_rules(tx: Tx, tenant_id: uuid.UUID) -> MemberRules:
     pending = _uncommitted.get()
     if pending is not None and pending[0] == tenant_id:
         return pending[1]
-    rules = await current_rules(tx, tenant_id)
+    rules = await rules_service.current_rules(tx, tenant_id)
     return MemberRules(tiers=rules.tiers, audiences=rules.audiences)
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import case, func, select, tuple_, update
 
-from loyalty.domain.errors import MemberNotFound
+from loyalty.domain.caps import CapKind, allowed_earn, spend_fits
+from loyalty.domain.errors import MemberNotFound, Refused
 from loyalty.domain.ledger import (
     BalanceChange,
     EntryKind,
@@ -28,6 +30,8 @@ from loyalty.domain.ledger import (
 )
 from loyalty.domain.members import Member
 from loyalty.services import events, member_state
+from loyalty.services import rules as rules_service
+from loyalty.services import settings as settings_service
 from loyalty.services.clock import now
 from loyalty.storage.database import Tx
 from loyalty.storage.tables import point_accounts, point_entries
@@ -48,6 +52,7 @@ def _entry(row: Any) -> LedgerEntry:
         actor=row.actor,
         created_at=row.created_at,
         reactor_id=row.reactor_id,
+        forfeited=row.forfeited,
     )
 
 
@@ -77,11 +82,18 @@ async def apply_change(
     actor: str | None = None,
     reactor_id: uuid.UUID | None = None,
     cause: str = "",
+    bypass_caps: bool = False,
 ) -> LedgerEntry:
     """Change a balance and append its ledger entry; raise ``InsufficientPoints`` instead of overdrawing.
 
     ``cause`` tells apart several entries of one kind from one source (two reactions to one event); the unique
-    key over (source, member, kind, cause) makes a double entry impossible."""
+    key over (source, member, kind, cause) makes a double entry impossible. Caps apply unless ``bypass_caps``:
+    an earn over a cap is cut to what fits (the rest is recorded as forfeited), a spend over a cap is refused."""
+    forfeited = 0
+    if not bypass_caps:
+        requested = change.delta
+        change = await _within_caps(tx, tenant_id, member_id, change)
+        forfeited = requested - change.delta
     account = point_accounts.c
     guard = account.balance + change.delta >= 0 if not change.may_overdraw else None
     statement = (
@@ -118,6 +130,7 @@ async def apply_change(
             source_type=source_type.value,
             source_id=source_id,
             balance_after=balance_after,
+            forfeited=forfeited,
             sequence=sequence,
             comment=comment,
             actor=actor,
@@ -141,7 +154,79 @@ async def apply_change(
         actor=actor,
         created_at=created_at,
         reactor_id=reactor_id,
+        forfeited=forfeited,
     )
+
+
+async def _within_caps(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID, change: BalanceChange) -> BalanceChange:
+    """Apply the tenant's earn, spend and balance caps to a change (nothing to do, and no query, without caps).
+
+    The member's account row is locked first, so concurrent changes to one member are capped one after the other
+    and can never jointly pass a cap."""
+    caps = (await rules_service.current_rules(tx, tenant_id)).caps
+    earning = change.delta > 0 and change.impact is Impact.EARN
+    spending = change.delta < 0 and change.impact is Impact.SPEND
+    relevant = [
+        cap
+        for cap in caps
+        if (cap.kind is CapKind.EARN and earning)
+        or (cap.kind is CapKind.SPEND and spending)
+        or (cap.kind is CapKind.BALANCE and change.delta > 0)
+    ]
+    if not relevant:
+        return change
+    await tx.execute(
+        select(point_accounts.c.balance)
+        .where(point_accounts.c.tenant_id == tenant_id, point_accounts.c.member_id == member_id)
+        .with_for_update()
+    )
+    moment = now()
+    zone = (await settings_service.get_settings(tx, tenant_id)).zone
+    delta = change.delta
+    for cap in relevant:
+        if cap.kind is CapKind.BALANCE:
+            held = await _points_held(tx, tenant_id, member_id if cap.per_member else None)
+            delta = allowed_earn(delta, held, cap.maximum)
+            continue
+        since = cap.window_start(moment, zone)
+        used = await _used_since(tx, tenant_id, member_id, Impact.EARN if earning else Impact.SPEND, since)
+        if cap.kind is CapKind.EARN:
+            delta = allowed_earn(delta, used, cap.maximum)
+        elif not spend_fits(-delta, used, cap.maximum):
+            raise Refused(
+                f"This spend of {-delta} points would pass the spend cap of {cap.maximum} ({used} already spent).",
+                code="SPEND_CAP_EXCEEDED",
+                maximum=cap.maximum,
+                used=used,
+            )
+    return replace(change, delta=delta)
+
+
+async def _used_since(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID, impact: Impact, since: datetime) -> int:
+    """Points earned (or spent) by the member since ``since``: the positive EARN (or negative SPEND) deltas."""
+    entry = point_entries.c
+    sign = entry.delta > 0 if impact is Impact.EARN else entry.delta < 0
+    total = (
+        await tx.execute(
+            select(func.coalesce(func.sum(entry.delta), 0)).where(
+                entry.tenant_id == tenant_id,
+                entry.member_id == member_id,
+                entry.impact == impact.value,
+                sign,
+                entry.created_at >= since,
+            )
+        )
+    ).scalar_one()
+    return abs(int(total))
+
+
+async def _points_held(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID | None) -> int:
+    """A member's balance, or (for a tenant-wide balance cap) the points all members hold."""
+    account = point_accounts.c
+    condition = account.tenant_id == tenant_id
+    if member_id is not None:
+        condition = condition & (account.member_id == member_id)
+    return int((await tx.execute(select(func.coalesce(func.sum(account.balance), 0)).where(condition))).scalar_one())
 
 
 async def adjust_points(
@@ -154,6 +239,7 @@ async def adjust_points(
     impact: Impact | None,
     policy: LiabilityPolicy | None,
     actor: str,
+    bypass_caps: bool = False,
 ) -> LedgerEntry:
     """An admin's manual adjustment; emits ``POINTS_ADJUSTED``, whose id is the entry's source."""
     change = adjustment(points, impact, policy)
@@ -168,6 +254,7 @@ async def adjust_points(
         source_id=command_id,
         comment=comment,
         actor=actor,
+        bypass_caps=bypass_caps,
     )
     await events.emit(
         tx,

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import jsonschema_rs
 
 from loyalty.domain.audiences import CompiledAudience
+from loyalty.domain.caps import Cap, cap_of
 from loyalty.domain.event_types import EventType
 from loyalty.domain.jsonpaths import PayloadQuery
 from loyalty.domain.reactors import CompiledReactor, compile_reactor
@@ -21,6 +22,7 @@ from loyalty.domain.schemas import compile_schema
 from loyalty.domain.tiers import Tier
 from loyalty.services import badges as badge_service
 from loyalty.services import event_types as event_type_service
+from loyalty.services import liability as liability_service
 from loyalty.services import reactors as reactor_service
 from loyalty.services.config import config_version
 from loyalty.storage.database import Tx
@@ -39,6 +41,7 @@ class Rules:
     event_types: dict[str, CompiledEventType]
     reactors_by_type: dict[str, tuple[CompiledReactor, ...]]
     badges: dict[uuid.UUID, badge_service.Badge] = field(default_factory=dict)
+    caps: tuple[Cap, ...] = ()
     # Live tiers and active audiences (criteria compiled): every change to a member reads them, and a tenant with
     # neither skips reassessment altogether.
     tiers: tuple[Tier, ...] = ()
@@ -75,7 +78,14 @@ async def _load(tx: Tx, tenant_id: uuid.UUID, version: int) -> Rules:
         badges={b.badge_id: b for b in found},
         tiers=member_rules.tiers,
         audiences=member_rules.audiences,
+        caps=await _caps(tx, tenant_id),
     )
+
+
+async def _caps(tx: Tx, tenant_id: uuid.UUID) -> tuple[Cap, ...]:
+    criteria, _ = await liability_service.list_criteria(tx, tenant_id, limit=10_000, skip=0)
+    found = (cap_of(c.type, c.config) for c in criteria if c.is_active)
+    return tuple(cap for cap in found if cap is not None)
 
 
 async def current_rules(tx: Tx, tenant_id: uuid.UUID) -> Rules:

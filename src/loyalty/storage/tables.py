@@ -124,6 +124,8 @@ point_entries = Table(
     Column("source_type", String(16), nullable=False),
     Column("source_id", Uuid, nullable=False),
     Column("balance_after", BigInteger, nullable=False),
+    # Points an earn cap (or balance cap) took away from this change: the change asked for delta + forfeited.
+    Column("forfeited", BigInteger, nullable=False, server_default="0"),
     # The account's version after this entry: orders a member's entries exactly, even within one clock tick.
     Column("sequence", BigInteger, nullable=False),
     Column("expires_at", UTCDateTime, nullable=True),

@@ -25,7 +25,7 @@ class AdjustPoints(RequestModel):
     liability_handling_policy: LiabilityPolicy | None = Field(
         default=None, description="BYPASS (default) may take the balance negative; REJECT_EVENT refuses with 422."
     )
-    bypass_caps: bool = Field(default=False, description="Ignore earn/spend caps (caps arrive with points rules).")
+    bypass_caps: bool = Field(default=False, description="Ignore earn, spend and balance caps.")
 
 
 class EntrySource(ResponseModel):
@@ -45,6 +45,7 @@ class LedgerEntryOut(ResponseModel):
     expires_at: Timestamp | None
     comment: str | None
     reactor_id: str | None = Field(description="The reactor whose reaction made this entry, if any.")
+    forfeited: int = Field(description="Points a cap took away from this change (it asked for delta + forfeited).")
 
     @classmethod
     def of(cls, entry: LedgerEntry) -> LedgerEntryOut:
@@ -60,6 +61,7 @@ class LedgerEntryOut(ResponseModel):
             expires_at=entry.expires_at,
             comment=entry.comment,
             reactor_id=str(entry.reactor_id) if entry.reactor_id else None,
+            forfeited=entry.forfeited,
         )
 
 

@@ -37,6 +37,7 @@ async def adjust_points(request: Request, body: AdjustPoints, principal: Princip
             impact=body.impact_type,
             policy=body.liability_handling_policy,
             actor=principal.credential,
+            bypass_caps=body.bypass_caps,
         )
         return LedgerEntryOut.of(entry)
 

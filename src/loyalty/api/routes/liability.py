@@ -1,4 +1,4 @@
-"""/v1/points_liability_criteria: points expiry and caps (stored and validated, not yet enforced), and the
+"""/v1/points_liability_criteria: points caps (enforced) and expiry (stored, not yet applied), and the
 on-demand run of the daily jobs."""
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from loyalty.storage.database import Tx
 router = APIRouter(prefix="/v1", tags=["Points configuration"])
 
 NOT_ENFORCED = (
-    "Criteria are stored and validated only: points expiry, earn, spend and balance caps are not enforced on the "
-    "ledger yet."
+    "Earn, spend and balance caps are enforced on every balance change (unless bypassCaps); points expiry "
+    "(SIMPLE_EXPIRY) is stored and validated only, not applied yet."
 )
 
 
@@ -86,8 +86,8 @@ async def create_criterion(
 )
 async def trigger_daily_cron(request: Request, principal: Principal = Depends(ADMIN)) -> Response:
     """Run the caller's tenant's daily jobs now: CALENDAR_PERIOD tier review, DAILY audience refresh, and reaping
-    idempotency keys past the retention window. Idempotent: a second run changes nothing. Points expiry and caps
-    are not part of it yet (they are not enforced)."""
+    idempotency keys past the retention window. Idempotent: a second run changes nothing. Points expiry is not
+    part of it yet (it is not applied)."""
     retention = timedelta(hours=request.app.state.settings.idempotency_ttl_hours)
 
     async def effect(tx: Tx) -> DailyJobsOut:
