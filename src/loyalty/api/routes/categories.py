@@ -12,11 +12,9 @@ from loyalty.api.models.common import Pagination, pagination
 from loyalty.api.models.rewards import CategoryDefinition, CategoryOut, RewardOut
 from loyalty.api.paths import path_id
 from loyalty.api.routes.members import ImpersonatedUser
-from loyalty.api.routes.rewards import TypeQuery, UserIdQuery, reward_page, viewer_for
-from loyalty.domain.rewards import RewardType
+from loyalty.api.routes.rewards import TypeQuery, UserIdQuery, catalogue_page
 from loyalty.domain.tenancy import Principal
 from loyalty.services import categories as category_service
-from loyalty.services import rewards as reward_service
 from loyalty.services.categories import CategoryNotFound
 from loyalty.storage.database import Tx
 
@@ -72,18 +70,4 @@ async def list_category_rewards(
     """The category's rewards as the caller may see them (the same rules as `GET /v1/rewards`)."""
     category_id = path_id(id, CategoryNotFound())
 
-    async def query(tx: Tx) -> Response:
-        viewer = await viewer_for(tx, principal, x_user_id or user_id)
-        found, total = await reward_service.list_rewards(
-            tx,
-            principal.tenant.tenant_id,
-            viewer,
-            reward_type=RewardType(reward_type) if reward_type else None,
-            category_id=category_id,
-            limit=page.limit,
-            skip=page.skip,
-            descending=page.order == "DESC",
-        )
-        return reward_page(principal, page, found, total)
-
-    return await run_query(request, query)
+    return await catalogue_page(request, principal, page, x_user_id or user_id, reward_type, category_id=category_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -61,6 +62,36 @@ def reward_page(principal: Principal, page: Pagination, found: list[RewardView],
     return success([reward_out(principal, view) for view in found], meta=page.meta(total))
 
 
+async def catalogue_page(
+    request: Request,
+    principal: Principal,
+    page: Pagination,
+    member: str | None,
+    reward_type: str | None,
+    *,
+    category_id: uuid.UUID | None = None,
+    include_archived: bool = False,
+) -> Response:
+    """A page of the catalogue as the caller (or the member they name) may see it."""
+
+    async def query(tx: Tx) -> Response:
+        viewer = await viewer_for(tx, principal, member)
+        found, total = await reward_service.list_rewards(
+            tx,
+            principal.tenant.tenant_id,
+            viewer,
+            reward_type=RewardType(reward_type) if reward_type else None,
+            category_id=category_id,
+            include_archived=include_archived,
+            limit=page.limit,
+            skip=page.skip,
+            descending=page.order == "DESC",
+        )
+        return reward_page(principal, page, found, total)
+
+    return await run_query(request, query)
+
+
 @router.get("/rewards", response_model=Page[RewardOut], responses=errors(400, 401, 403, 404))
 async def list_rewards(
     request: Request,
@@ -79,21 +110,9 @@ async def list_rewards(
     see now, each with `purchasableNow` and `reason`. Without a member: everything for admins, the public
     catalogue (no tier or audience restriction) for pos."""
 
-    async def query(tx: Tx) -> Response:
-        viewer = await viewer_for(tx, principal, x_user_id or user_id)
-        found, total = await reward_service.list_rewards(
-            tx,
-            principal.tenant.tenant_id,
-            viewer,
-            reward_type=RewardType(reward_type) if reward_type else None,
-            include_archived=include_archived,
-            limit=page.limit,
-            skip=page.skip,
-            descending=page.order == "DESC",
-        )
-        return reward_page(principal, page, found, total)
-
-    return await run_query(request, query)
+    return await catalogue_page(
+        request, principal, page, x_user_id or user_id, reward_type, include_archived=include_archived
+    )
 
 
 @router.post("/rewards", response_model=Success[RewardOut], responses=errors(400, 401, 403, 409, 422))
