@@ -357,8 +357,8 @@ def serve(
 def worker(
     once: Annotated[bool, typer.Option(help="Do the work that is due now, then exit.")] = False,
 ) -> None:
-    """Deliver webhooks from the outbox and run the daily jobs (at start, then every LOYALTY_DAILY_JOBS_HOURS),
-    until stopped."""
+    """Deliver webhooks from the outbox, run the daily jobs (at start, then every LOYALTY_DAILY_JOBS_HOURS) and
+    the points jobs in between (every LOYALTY_POINTS_JOBS_MINUTES), until stopped."""
     settings = _settings()
     configure_logging(settings.log_level)
 
@@ -367,6 +367,8 @@ def worker(
         lease = timedelta(seconds=settings.webhook_lease_seconds)
         ttl = timedelta(hours=settings.idempotency_ttl_hours)
         daily_every = settings.daily_jobs_hours * 3600
+        points_every = settings.points_jobs_minutes * 60
+        last_points = time.monotonic()
         # Kept in memory: a restarted worker runs the daily jobs again at once, which is harmless (idempotent).
         last_daily: float | None = None
         try:
@@ -386,7 +388,15 @@ def worker(
                             worker_log.info("daily_jobs_done", **_report_document(report))
                         except (DBAPIError, OSError, DomainError) as error:
                             worker_log.warning("daily_jobs_failed", error=str(error))
-                        last_daily = time.monotonic()
+                        last_daily = last_points = time.monotonic()
+                    elif time.monotonic() - last_points >= points_every:
+                        try:
+                            report = await _points_jobs(db)
+                            if report.points_activated or report.points_expired:
+                                worker_log.info("points_jobs_done", **_report_document(report))
+                        except (DBAPIError, OSError, DomainError) as error:
+                            worker_log.warning("points_jobs_failed", error=str(error))
+                        last_points = time.monotonic()
                     if once and not attempted:
                         return
                     if not attempted:
@@ -407,6 +417,13 @@ async def _daily_jobs(
     return await daily_service.run_daily_jobs(db.run, tenant_ids, retention=retention, on_tenant_done=on_tenant_done)
 
 
+async def _points_jobs(db: Database) -> daily_service.DailyReport:
+    report = daily_service.DailyReport()
+    for tenant_id in await db.run(daily_service.tenant_ids, write=False):
+        report += await daily_service.run_points_jobs(db.run, tenant_id)
+    return report
+
+
 def _report_document(report: daily_service.DailyReport) -> dict[str, int]:
     return {
         "tenants": report.tenants,
@@ -415,13 +432,17 @@ def _report_document(report: daily_service.DailyReport) -> dict[str, int]:
         "audienceJoins": report.audience_joins,
         "audienceLeaves": report.audience_leaves,
         "idempotencyKeysReaped": report.idempotency_keys_reaped,
+        "pointsActivated": report.points_activated,
+        "pointsExpired": report.points_expired,
+        "membersExpired": report.members_expired,
     }
 
 
 @app.command()
 def daily(as_json: JsonFlag = False) -> None:
-    """Run the daily jobs once for every tenant: CALENDAR_PERIOD tier review, DAILY audience refresh, and reaping
-    idempotency keys past the retention window. Safe to repeat, and to run while a worker runs."""
+    """Run the daily jobs once for every tenant: activation of pending points, points expiry, CALENDAR_PERIOD tier
+    review, DAILY audience refresh, and reaping idempotency keys past the retention window. Safe to repeat, and to
+    run while a worker runs."""
     settings = _settings()
 
     async def main() -> daily_service.DailyReport:

@@ -29,8 +29,10 @@ class Settings(BaseSettings):
     webhook_backoff_seconds: float = 5.0
     webhook_timeout_seconds: float = 10.0
     worker_poll_seconds: float = 1.0
-    # How often the worker runs the daily jobs (tier review, DAILY audiences, idempotency-key reaping).
+    # How often the worker runs the daily jobs (points jobs, tier review, DAILY audiences, idempotency-key reaping),
+    # and, in between, the points jobs alone (activation of pending points and expiry).
     daily_jobs_hours: float = 24.0
+    points_jobs_minutes: float = 5.0
     # SQLite durability: FULL (default, durable on power loss) or NORMAL (faster; see docs/operations.md).
     sqlite_synchronous: str = "FULL"
 

@@ -23,7 +23,15 @@ STAFF = {
     "properties": {"flags": {"properties": {"staff": {"const": True}}, "required": ["staff"]}},
     "required": ["flags"],
 }
-NOTHING = {"tierMoves": 0, "audiencesRefreshed": 0, "audienceJoins": 0, "audienceLeaves": 0}
+NOTHING = {
+    "tierMoves": 0,
+    "audiencesRefreshed": 0,
+    "audienceJoins": 0,
+    "audienceLeaves": 0,
+    "pointsActivated": 0,
+    "pointsExpired": 0,
+    "membersExpired": 0,
+}
 
 
 def ok(answer: httpx.Response) -> Any:
@@ -143,4 +151,7 @@ async def test_daily_command_on_a_fresh_database(fresh_database_url: str):
         "audienceJoins": 0,
         "audienceLeaves": 0,
         "idempotencyKeysReaped": 0,
+        "pointsActivated": 0,
+        "pointsExpired": 0,
+        "membersExpired": 0,
     }

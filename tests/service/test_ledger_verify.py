@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from loyalty.domain.errors import InsufficientPoints
 from loyalty.domain.ledger import Impact, LiabilityPolicy
@@ -18,7 +18,7 @@ from loyalty.services import members as member_service
 from loyalty.services import points as point_service
 from loyalty.services import tenants as tenant_service
 from loyalty.storage.database import Database
-from loyalty.storage.tables import point_accounts
+from loyalty.storage.tables import point_accounts, point_lots
 
 ACTOR = "client:ledger-test"
 
@@ -170,6 +170,41 @@ async def test_a_member_without_entries_must_have_zero_totals(db):
         ]
     finally:
         await corrupt(db, tenant_id, member_id, balance=-5, lifetime_earn=-5)
+
+
+async def test_lots_that_do_not_hold_the_balance_are_reported(db):
+    """The lots must hold exactly what the ledger says the member has: a lot changed behind the ledger's back
+    (points that could be spent or expired twice) is a mismatch, while the balance itself still agrees."""
+    tenant_id = await new_tenant(db)
+    member_id = await new_member(db, tenant_id)
+    await adjust(db, tenant_id, member_id, 100)
+    await adjust(db, tenant_id, member_id, 50)
+    await adjust(db, tenant_id, member_id, -120)
+    assert (await mismatches_of(db, tenant_id))[1] == []
+
+    async def shift_lots(tx: Any, by: int) -> None:
+        lot = point_lots.c
+        newest = (
+            await tx.execute(
+                select(lot.lot_id)
+                .where(lot.tenant_id == tenant_id, lot.member_id == member_id)
+                .order_by(lot.created_at.desc(), lot.points.asc())
+                .limit(1)
+            )
+        ).scalar_one()
+        await tx.execute(
+            update(point_lots)
+            .where(lot.tenant_id == tenant_id, lot.lot_id == newest)
+            .values(remaining=lot.remaining + by)
+        )
+
+    await db.run(lambda tx: shift_lots(tx, 9))
+    try:
+        _, mismatches = await mismatches_of(db, tenant_id)
+        assert mismatches == [point_service.LedgerMismatch(tenant_id, member_id, "lots", 39, 30)]
+    finally:
+        await db.run(lambda tx: shift_lots(tx, -9))
+    assert (await mismatches_of(db, tenant_id))[1] == []
 
 
 async def test_small_batches_check_every_account_and_find_every_mismatch(db):

@@ -175,3 +175,81 @@ def test_db_current_on_an_empty_database(tmp_path: Path):
     result = _loyalty(f"sqlite:///{tmp_path / 'empty.db'}", "db", "current")
     assert result.returncode == 0, result.stderr
     assert f"current: empty  head: {migrate.head_revision()}" in result.stdout
+
+
+def test_lots_are_backfilled_from_existing_balances(empty_url: str):
+    """Balances made before lots existed become one undated lot each (a debt none), so the ledger check holds
+    across the upgrade, and last activity is the last earn or spend."""
+    import uuid
+
+    from loyalty.services import members as member_service
+    from loyalty.services import points as point_service
+    from loyalty.services import tenants as tenant_service
+    from loyalty.storage.database import Database
+    from loyalty.storage.tables import point_accounts, point_lots
+
+    migrate.upgrade(empty_url)
+
+    async def seed() -> tuple[uuid.UUID, list[uuid.UUID]]:
+        db = Database(empty_url)
+        try:
+            tenant_id = (await db.run(lambda tx: tenant_service.create_tenant(tx, "old"))).tenant.tenant_id
+            members = []
+            for points in ((100, -30), (-20,), ()):
+                suffix = uuid.uuid4().hex[:8]
+                definition = member_service.MemberDefinition(
+                    profile={"givenName": "Ada", "emailAddress": f"ada.{suffix}@example.com"},
+                    auth_identifier=f"idp-{suffix}",
+                )
+
+                async def work(tx: Any, definition: Any = definition, points: tuple[int, ...] = points) -> uuid.UUID:
+                    member = await member_service.create_member(tx, tenant_id, definition, "client:test")
+                    for change in points:
+                        await point_service.adjust_points(
+                            tx, tenant_id, member, change, comment=None, impact=None, policy=None, actor="client:test"
+                        )
+                    return member.member_id
+
+                members.append(await db.run(work))
+            return tenant_id, members
+        finally:
+            await db.dispose()
+
+    tenant_id, members = asyncio.run(seed())
+    migrate.downgrade(empty_url, "0006")
+    assert "point_lots" not in table_names(empty_url)
+    migrate.upgrade(empty_url)
+
+    async def check() -> tuple[list[Any], dict[uuid.UUID, list[tuple[int, int, Any]]], dict[uuid.UUID, Any]]:
+        from sqlalchemy import select
+
+        db = Database(empty_url)
+        try:
+
+            async def read(tx: Any) -> Any:
+                found: list[Any] = []
+                async for _, batch in point_service.verify_ledger(tx):
+                    found.extend(batch)
+                lots: dict[uuid.UUID, list[tuple[int, int, Any]]] = {m: [] for m in members}
+                for row in await tx.execute(select(point_lots).where(point_lots.c.tenant_id == tenant_id)):
+                    lots[row.member_id].append((row.points, row.remaining, row.expires_at))
+                activity = {
+                    row.member_id: row.last_activity_at
+                    for row in await tx.execute(
+                        select(point_accounts.c.member_id, point_accounts.c.last_activity_at).where(
+                            point_accounts.c.tenant_id == tenant_id
+                        )
+                    )
+                }
+                return found, lots, activity
+
+            return await db.run(read, write=False)
+        finally:
+            await db.dispose()
+
+    mismatches, lots, activity = asyncio.run(check())
+    assert mismatches == []
+    assert [lots[m] for m in members] == [[(70, 70, None)], [], []]
+    assert activity[members[0]] is not None
+    assert activity[members[1]] is not None
+    assert activity[members[2]] is None

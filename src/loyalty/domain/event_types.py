@@ -109,7 +109,14 @@ INTRINSIC_SCHEMAS: dict[str, dict[str, Any]] = {
     "REDEEMED_VOUCHER": _schema({"rewardId": _ID, "benefitId": _ID}, ["benefitId"]),
     "BURNED_VOUCHER": _schema({"rewardId": _ID, "benefitId": _ID}, ["benefitId"]),
     "VOUCHER_GIVEN": _schema({"rewardId": _ID, "benefitId": _ID}, ["rewardId"]),
-    "POINTS_EXPIRED": _schema({"points": {"type": "integer"}}, ["points"]),
+    "POINTS_EXPIRED": _schema(
+        {
+            "points": {"type": "integer", "minimum": 1},
+            "balance": {"type": "integer"},
+            "expiryBasedOn": {"enum": ["EARN_DATE", "LAST_ACTIVITY"]},
+        },
+        ["points", "balance", "expiryBasedOn"],
+    ),
     "AUDIENCE_JOINED": _schema({"audienceId": _ID}, ["audienceId"]),
     "AUDIENCE_LEFT": _schema({"audienceId": _ID}, ["audienceId"]),
     "ORDER_PLACED": _schema(
@@ -153,7 +160,10 @@ INTRINSIC_SCHEMAS: dict[str, dict[str, Any]] = {
         ["orderId", "refundId", "externalId", "refundedValueMinor", "pointsReversed", "orderStatus"],
     ),
     "TIER_CHANGED": _schema({"fromTierId": {"type": ["string", "null"]}, "toTierId": {"type": ["string", "null"]}}, []),
-    "POINTS_ACTIVATED": _schema({"points": {"type": "integer"}}, ["points"]),
+    "POINTS_ACTIVATED": _schema(
+        {"points": {"type": "integer", "minimum": 1}, "balance": {"type": "integer"}, "pending": {"type": "integer"}},
+        ["points", "balance", "pending"],
+    ),
 }
 
 _INTRINSIC_NAMESPACE = uuid.UUID("6f6b3c1e-3d41-4b8e-9a53-0c7d2f1e5a90")

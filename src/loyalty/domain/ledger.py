@@ -97,6 +97,9 @@ class LedgerEntry:
     created_at: datetime
     reactor_id: uuid.UUID | None = None
     forfeited: int = 0
+    # The change to pending points: a pending earn adds to them (its delta is 0), an activation moves them to the
+    # balance, a refund inside the pending window cancels them.
+    pending_delta: int = 0
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from loyalty.services import benefits as benefit_service
 from loyalty.services import members as member_service
 from loyalty.services import points as point_service
 from loyalty.services import rules as rules_service
+from loyalty.services import settings as settings_service
 from loyalty.services import tiers as tier_service
 from loyalty.services import webhooks as webhook_service
 from loyalty.services.clock import now
@@ -65,6 +66,8 @@ class IntrinsicEvent(StrEnum):
     TIER_CHANGED = "TIER_CHANGED"
     ORDER_PLACED = "ORDER_PLACED"
     ORDER_REFUNDED = "ORDER_REFUNDED"
+    POINTS_EXPIRED = "POINTS_EXPIRED"
+    POINTS_ACTIVATED = "POINTS_ACTIVATED"
 
 
 @dataclass(frozen=True)
@@ -209,6 +212,14 @@ async def emit(
         depth=depth,
         event_id=event_id,
     )
+
+
+async def _pending_until(tx: Tx, tenant_id: uuid.UUID, event: StoredEvent) -> datetime | None:
+    """Points earned from an order stay pending for the tenant's ``pendingPeriod``, if one is set."""
+    if event.type != IntrinsicEvent.ORDER_PLACED.value:
+        return None
+    period = (await settings_service.get_settings(tx, tenant_id)).pending_period
+    return now() + period if period is not None else None
 
 
 # ---- the pipeline ----
@@ -440,9 +451,14 @@ async def _apply(
             reactor_id=definition.reactor_id,
             cause=f"{definition.reactor_id}/{reaction.index}",
             bypass_caps=reaction.points.bypass_caps,
+            pending_until=await _pending_until(tx, tenant_id, event) if earning else None,
         )
-        detail = {"forfeited": entry.forfeited} if entry.forfeited else None
-        return outcome(ReactionStatus.APPLIED, points=entry.delta, detail=detail)
+        detail: dict[str, Any] = {}
+        if entry.forfeited:
+            detail["forfeited"] = entry.forfeited
+        if entry.pending_delta:
+            detail["pending"] = True
+        return outcome(ReactionStatus.APPLIED, points=entry.delta + entry.pending_delta, detail=detail or None)
     if reaction.type is ReactionType.REWARD:
         assert reaction.reward_id is not None
         try:

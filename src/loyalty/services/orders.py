@@ -412,16 +412,17 @@ async def _venue_id(tx: Tx, tenant_id: uuid.UUID, reference: VenueReference | No
 
 
 async def _points_earned(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID, event_id: uuid.UUID) -> int:
-    """Σ of the positive ledger deltas the event made for the member."""
+    """Σ of the points the event's earns gave the member, spendable or pending."""
     entry = point_entries.c
+    amount = entry.delta + entry.pending_delta
     total = (
         await tx.execute(
-            select(func.coalesce(func.sum(entry.delta), 0)).where(
+            select(func.coalesce(func.sum(amount), 0)).where(
                 entry.tenant_id == tenant_id,
                 entry.source_type == SourceType.EVENT.value,
                 entry.source_id == event_id,
                 entry.member_id == member_id,
-                entry.delta > 0,
+                amount > 0,
             )
         )
     ).scalar_one()
@@ -725,7 +726,9 @@ async def refund_order(
     event = None
     if member is not None and event_id is not None:
         comment = f"Refund {draft.external_id} of order {row.external_id}"
-        await _move_points(tx, tenant_id, member, refund_id, points, comment=comment, actor=actor)
+        await _move_points(
+            tx, tenant_id, member, refund_id, points, earned_by=row.event_id, comment=comment, actor=actor
+        )
         event = await events.emit(
             tx,
             tenant_id,
@@ -826,23 +829,24 @@ async def _move_points(
     refund_id: uuid.UUID,
     points: RefundPoints,
     *,
+    earned_by: uuid.UUID | None,
     comment: str,
     actor: str,
 ) -> None:
-    """Reverse the earn (impact EARN, so lifetime earn goes down; the balance may go negative: a debt) and give
-    back spent points (impact NONE). Both entries name the refund as their source."""
-    if points.reversed:
-        await point_service.apply_change(
+    """Reverse the earn (impact EARN, so lifetime earn goes down): points of the order still pending are cancelled
+    first, the rest comes off the balance, which may go negative (a debt). Then give back spent points (impact
+    NONE). Every entry names the refund as its source."""
+    if points.reversed and earned_by is not None:
+        await point_service.reverse_earn(
             tx,
             tenant_id,
             member.member_id,
-            BalanceChange(delta=-points.reversed, impact=Impact.EARN, policy=LiabilityPolicy.BYPASS),
-            kind=EntryKind.REVERSAL,
+            points.reversed,
+            earned_by=earned_by,
             source_type=SourceType.REFUND,
             source_id=refund_id,
             comment=comment,
             actor=actor,
-            cause="earned",
         )
     if points.returned:
         await point_service.apply_change(

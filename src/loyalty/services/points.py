@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from sqlalchemy import case, func, select, tuple_, update
 
-from loyalty.domain.caps import CapKind, allowed_earn, spend_fits
+from loyalty.domain.caps import Cap, CapKind, allowed_earn, spend_fits
 from loyalty.domain.errors import MemberNotFound, Refused
 from loyalty.domain.ledger import (
     BalanceChange,
@@ -28,13 +28,15 @@ from loyalty.domain.ledger import (
     adjustment,
     check_overdraw,
 )
+from loyalty.domain.lots import allocate, lot_size
 from loyalty.domain.members import Member
 from loyalty.services import events, member_state
+from loyalty.services import lots as lot_service
 from loyalty.services import rules as rules_service
 from loyalty.services import settings as settings_service
 from loyalty.services.clock import now
 from loyalty.storage.database import Tx
-from loyalty.storage.tables import point_accounts, point_entries
+from loyalty.storage.tables import point_accounts, point_entries, tenants
 
 
 def _entry(row: Any) -> LedgerEntry:
@@ -53,6 +55,7 @@ def _entry(row: Any) -> LedgerEntry:
         created_at=row.created_at,
         reactor_id=row.reactor_id,
         forfeited=row.forfeited,
+        pending_delta=row.pending_delta,
     )
 
 
@@ -83,32 +86,105 @@ async def apply_change(
     reactor_id: uuid.UUID | None = None,
     cause: str = "",
     bypass_caps: bool = False,
+    pending_until: datetime | None = None,
 ) -> LedgerEntry:
     """Change a balance and append its ledger entry; raise ``InsufficientPoints`` instead of overdrawing.
 
     ``cause`` tells apart several entries of one kind from one source (two reactions to one event); the unique
     key over (source, member, kind, cause) makes a double entry impossible. Caps apply unless ``bypass_caps``:
-    an earn over a cap is cut to what fits (the rest is recorded as forfeited), a spend over a cap is refused."""
+    an earn over a cap is cut to what fits (the rest is recorded as forfeited), a spend over a cap is refused.
+    A credit becomes a lot (dated by the tenant's expiry criterion); with ``pending_until`` it stays pending, not
+    spendable, until then. A debit takes its points from the lots, soonest-expiring first."""
+    rules = await rules_service.current_rules(tx, tenant_id)
     forfeited = 0
-    if not bypass_caps:
+    if not bypass_caps and rules.caps:
         requested = change.delta
-        change = await _within_caps(tx, tenant_id, member_id, change)
+        change = await _within_caps(tx, tenant_id, member_id, change, rules.caps)
         forfeited = requested - change.delta
+    moment = now()
+    pending = pending_until is not None and change.delta > 0
+    expires_at = rules.expiry.lot_expiry(moment) if rules.expiry is not None and change.delta > 0 else None
+    entry = await record(
+        tx,
+        tenant_id,
+        member_id,
+        change,
+        pending_delta=change.delta if pending else 0,
+        kind=kind,
+        source_type=source_type,
+        source_id=source_id,
+        comment=comment,
+        actor=actor,
+        reactor_id=reactor_id,
+        cause=cause,
+        forfeited=forfeited,
+        expires_at=expires_at,
+    )
+    if change.delta > 0:
+        size = change.delta if pending else lot_size(change.delta, entry.balance_after)
+        if size > 0:
+            await lot_service.add_lot(
+                tx,
+                tenant_id,
+                member_id,
+                entry_id=entry.entry_id,
+                source_type=source_type,
+                source_id=source_id,
+                points=change.delta,
+                remaining=size,
+                created_at=moment,
+                expires_at=expires_at,
+                activates_at=pending_until if pending else None,
+            )
+    elif change.delta < 0:
+        await lot_service.take_fefo(tx, tenant_id, member_id, entry.entry_id, -change.delta)
+    return entry
+
+
+async def record(
+    tx: Tx,
+    tenant_id: uuid.UUID,
+    member_id: uuid.UUID,
+    change: BalanceChange,
+    *,
+    kind: EntryKind,
+    source_type: SourceType,
+    source_id: uuid.UUID,
+    pending_delta: int = 0,
+    comment: str | None = None,
+    actor: str | None = None,
+    reactor_id: uuid.UUID | None = None,
+    cause: str = "",
+    forfeited: int = 0,
+    expires_at: datetime | None = None,
+) -> LedgerEntry:
+    """The account update and the ledger entry of one change, lots aside.
+
+    With ``pending_delta`` equal to ``change.delta`` the change goes to pending points only (a pending earn);
+    otherwise the balance moves by ``change.delta`` and pending points by ``pending_delta`` (an activation moves
+    points from one to the other, a cancelled pending earn takes from pending alone)."""
+    to_pending_only = pending_delta != 0 and pending_delta == change.delta
+    balance_delta = 0 if to_pending_only else change.delta
+    lifetime_delta = 0 if to_pending_only else change.lifetime_earn_delta
+    moment = now()
     account = point_accounts.c
-    guard = account.balance + change.delta >= 0 if not change.may_overdraw else None
+    values: dict[str, Any] = {
+        "balance": account.balance + balance_delta,
+        "pending": account.pending + pending_delta,
+        "lifetime_earn": account.lifetime_earn + lifetime_delta,
+        "version": account.version + 1,
+        "updated_at": moment,
+    }
+    if change.impact is not Impact.NONE and kind not in (EntryKind.ACTIVATE, EntryKind.EXPIRE):
+        values["last_activity_at"] = moment
     statement = (
         update(point_accounts)
         .where(account.tenant_id == tenant_id, account.member_id == member_id)
-        .values(
-            balance=account.balance + change.delta,
-            lifetime_earn=account.lifetime_earn + change.lifetime_earn_delta,
-            version=account.version + 1,
-            updated_at=now(),
-        )
+        .values(**values)
         .returning(account.balance, account.version)
     )
-    if guard is not None:
-        statement = statement.where(guard)
+    if balance_delta < 0 and not change.may_overdraw:
+        statement = statement.where(account.balance + balance_delta >= 0)
     changed = (await tx.execute(statement)).first()
     while changed is None:
         # No account, or the guard refused: tell which from the current row. Under READ COMMITTED a credit may
@@ -117,14 +193,30 @@ async def apply_change(
         check_overdraw(change, current.balance)
         changed = (await tx.execute(statement)).first()
     balance_after, sequence = changed
-    entry_id = uuid.uuid4()
-    created_at = now()
+    entry = LedgerEntry(
+        entry_id=uuid.uuid4(),
+        member_id=member_id,
+        delta=balance_delta,
+        kind=kind,
+        impact=change.impact,
+        source_type=source_type,
+        source_id=source_id,
+        balance_after=balance_after,
+        expires_at=expires_at,
+        comment=comment,
+        actor=actor,
+        created_at=moment,
+        reactor_id=reactor_id,
+        forfeited=forfeited,
+        pending_delta=pending_delta,
+    )
     await tx.execute(
         point_entries.insert().values(
             tenant_id=tenant_id,
-            entry_id=entry_id,
+            entry_id=entry.entry_id,
             member_id=member_id,
-            delta=change.delta,
+            delta=entry.delta,
+            pending_delta=pending_delta,
             kind=kind.value,
             impact=change.impact.value,
             source_type=source_type.value,
@@ -132,38 +224,73 @@ async def apply_change(
             balance_after=balance_after,
             forfeited=forfeited,
             sequence=sequence,
+            expires_at=expires_at,
             comment=comment,
             actor=actor,
             reactor_id=reactor_id,
             cause=cause,
-            created_at=created_at,
+            created_at=moment,
         )
     )
     await member_state.member_changed(tx, tenant_id, member_id)
-    return LedgerEntry(
-        entry_id=entry_id,
-        member_id=member_id,
-        delta=change.delta,
-        kind=kind,
-        impact=change.impact,
-        source_type=source_type,
-        source_id=source_id,
-        balance_after=balance_after,
-        expires_at=None,
-        comment=comment,
-        actor=actor,
-        created_at=created_at,
-        reactor_id=reactor_id,
-        forfeited=forfeited,
-    )
+    return entry
 
 
-async def _within_caps(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID, change: BalanceChange) -> BalanceChange:
-    """Apply the tenant's earn, spend and balance caps to a change (nothing to do, and no query, without caps).
+async def reverse_earn(
+    tx: Tx,
+    tenant_id: uuid.UUID,
+    member_id: uuid.UUID,
+    points: int,
+    *,
+    earned_by: uuid.UUID,
+    source_type: SourceType,
+    source_id: uuid.UUID,
+    comment: str,
+    actor: str,
+) -> None:
+    """Take back ``points`` the event ``earned_by`` earned: first from its points still pending (cancelled, so no
+    debt arises), then from the balance (which may go negative: a recorded debt)."""
+    pending = await lot_service.pending_lots_of(tx, tenant_id, member_id, SourceType.EVENT, earned_by)
+    taken = allocate(pending, points)
+    cancelled = sum(part for _, part in taken)
+    if cancelled:
+        entry = await record(
+            tx,
+            tenant_id,
+            member_id,
+            BalanceChange(delta=0, impact=Impact.EARN, policy=LiabilityPolicy.BYPASS),
+            pending_delta=-cancelled,
+            kind=EntryKind.REVERSAL,
+            source_type=source_type,
+            source_id=source_id,
+            comment=comment,
+            actor=actor,
+            cause="earned-pending",
+        )
+        await lot_service.take(tx, tenant_id, entry.entry_id, taken)
+    if points > cancelled:
+        await apply_change(
+            tx,
+            tenant_id,
+            member_id,
+            BalanceChange(delta=-(points - cancelled), impact=Impact.EARN, policy=LiabilityPolicy.BYPASS),
+            kind=EntryKind.REVERSAL,
+            source_type=source_type,
+            source_id=source_id,
+            comment=comment,
+            actor=actor,
+            cause="earned",
+        )
+
+
+async def _within_caps(
+    tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID, change: BalanceChange, caps: tuple[Cap, ...]
+) -> BalanceChange:
+    """Apply the tenant's earn, spend and balance caps to a change.
 
     The member's account row is locked first, so concurrent changes to one member are capped one after the other
-    and can never jointly pass a cap."""
-    caps = (await rules_service.current_rules(tx, tenant_id)).caps
+    and can never jointly pass a cap; a tenant-wide balance cap also locks the tenant's row, so earns of different
+    members are capped one after the other too."""
     earning = change.delta > 0 and change.impact is Impact.EARN
     spending = change.delta < 0 and change.impact is Impact.SPEND
     relevant = [
@@ -175,6 +302,8 @@ async def _within_caps(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID, chang
     ]
     if not relevant:
         return change
+    if any(cap.kind is CapKind.BALANCE and not cap.per_member for cap in relevant):
+        await tx.execute(select(tenants.c.tenant_id).where(tenants.c.tenant_id == tenant_id).with_for_update())
     await tx.execute(
         select(point_accounts.c.balance)
         .where(point_accounts.c.tenant_id == tenant_id, point_accounts.c.member_id == member_id)
@@ -203,12 +332,15 @@ async def _within_caps(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID, chang
 
 
 async def _used_since(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID, impact: Impact, since: datetime) -> int:
-    """Points earned (or spent) by the member since ``since``: the positive EARN (or negative SPEND) deltas."""
+    """Points earned (or spent) by the member since ``since``: the positive EARN (or negative SPEND) changes.
+
+    A pending earn counts when it is earned (its ``pending_delta``), not again when it is activated."""
     entry = point_entries.c
-    sign = entry.delta > 0 if impact is Impact.EARN else entry.delta < 0
+    amount = entry.delta + entry.pending_delta
+    sign = (amount > 0) & (entry.kind != EntryKind.ACTIVATE.value) if impact is Impact.EARN else amount < 0
     total = (
         await tx.execute(
-            select(func.coalesce(func.sum(entry.delta), 0)).where(
+            select(func.coalesce(func.sum(amount), 0)).where(
                 entry.tenant_id == tenant_id,
                 entry.member_id == member_id,
                 entry.impact == impact.value,
@@ -221,12 +353,13 @@ async def _used_since(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID, impact
 
 
 async def _points_held(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID | None) -> int:
-    """A member's balance, or (for a tenant-wide balance cap) the points all members hold."""
+    """A member's points, pending included, or (for a tenant-wide balance cap) the points all members hold."""
     account = point_accounts.c
     condition = account.tenant_id == tenant_id
     if member_id is not None:
         condition = condition & (account.member_id == member_id)
-    return int((await tx.execute(select(func.coalesce(func.sum(account.balance), 0)).where(condition))).scalar_one())
+    held = select(func.coalesce(func.sum(account.balance + account.pending), 0)).where(condition)
+    return int((await tx.execute(held)).scalar_one())
 
 
 async def adjust_points(
@@ -297,16 +430,18 @@ async def count_accounts(tx: Tx) -> int:
 
 
 async def verify_ledger(tx: Tx, batch_size: int = 1000) -> AsyncIterator[tuple[int, list[LedgerMismatch]]]:
-    """Check every account against its entries, batch by batch.
+    """Check every account against its entries and lots, batch by batch.
 
     Yields (accounts checked in this batch, mismatches found) so a caller can show progress. Balance must equal
-    the sum of all deltas, and lifetime earn the sum of the deltas of EARN-impact entries.
+    the sum of all deltas, pending points the sum of the pending deltas, and lifetime earn the sum of the deltas
+    of EARN-impact entries; the spendable lots must hold exactly the balance the entries give (none when it is
+    negative) and the pending lots exactly the pending points they give.
     """
     account = point_accounts.c
     entry = point_entries.c
     after: tuple[uuid.UUID, uuid.UUID] | None = None
     while True:
-        query = select(account.tenant_id, account.member_id, account.balance, account.lifetime_earn)
+        query = select(account.tenant_id, account.member_id, account.balance, account.pending, account.lifetime_earn)
         if after is not None:
             query = query.where(tuple_(account.tenant_id, account.member_id) > tuple_(*after))
         batch = (await tx.execute(query.order_by(account.tenant_id, account.member_id).limit(batch_size))).all()
@@ -314,24 +449,33 @@ async def verify_ledger(tx: Tx, batch_size: int = 1000) -> AsyncIterator[tuple[i
             return
         keys = [(r.tenant_id, r.member_id) for r in batch]
         sums = {
-            (r.tenant_id, r.member_id): (r.balance, r.lifetime_earn)
+            (r.tenant_id, r.member_id): (r.balance, r.pending, r.lifetime_earn)
             for r in await tx.execute(
                 select(
                     entry.tenant_id,
                     entry.member_id,
                     func.sum(entry.delta).label("balance"),
+                    func.sum(entry.pending_delta).label("pending"),
                     func.sum(case((entry.impact == Impact.EARN.value, entry.delta), else_=0)).label("lifetime_earn"),
                 )
                 .where(tuple_(entry.tenant_id, entry.member_id).in_(keys))
                 .group_by(entry.tenant_id, entry.member_id)
             )
         }
+        held = {
+            (r.tenant_id, r.member_id): (r.spendable or 0, r.pending or 0)
+            for r in await tx.execute(lot_service.sums_by_member(keys))
+        }
         mismatches: list[LedgerMismatch] = []
         for row in batch:
-            balance, lifetime_earn = sums.get((row.tenant_id, row.member_id), (0, 0))
+            balance, pending, lifetime_earn = sums.get((row.tenant_id, row.member_id), (0, 0, 0))
+            spendable_lots, pending_lots = held.get((row.tenant_id, row.member_id), (0, 0))
             for field, stored, expected in (
                 ("balance", row.balance, int(balance)),
+                ("pendingPoints", row.pending, int(pending)),
                 ("lifetimeEarn", row.lifetime_earn, int(lifetime_earn)),
+                ("lots", int(spendable_lots), max(int(balance), 0)),
+                ("pendingLots", int(pending_lots), int(pending)),
             ):
                 if stored != expected:
                     mismatches.append(LedgerMismatch(row.tenant_id, row.member_id, field, stored, expected))

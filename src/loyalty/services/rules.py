@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 import jsonschema_rs
 
@@ -17,6 +18,7 @@ from loyalty.domain.audiences import CompiledAudience
 from loyalty.domain.caps import Cap, cap_of
 from loyalty.domain.event_types import EventType
 from loyalty.domain.jsonpaths import PayloadQuery
+from loyalty.domain.lots import ExpiryPolicy, expiry_of
 from loyalty.domain.reactors import CompiledReactor, compile_reactor
 from loyalty.domain.schemas import compile_schema
 from loyalty.domain.tiers import Tier
@@ -42,6 +44,8 @@ class Rules:
     reactors_by_type: dict[str, tuple[CompiledReactor, ...]]
     badges: dict[uuid.UUID, badge_service.Badge] = field(default_factory=dict)
     caps: tuple[Cap, ...] = ()
+    # The active SIMPLE_EXPIRY criterion (at most one), read by every credit to date its lot.
+    expiry: ExpiryPolicy | None = None
     # Live tiers and active audiences (criteria compiled): every change to a member reads them, and a tenant with
     # neither skips reassessment altogether.
     tiers: tuple[Tier, ...] = ()
@@ -78,14 +82,16 @@ async def _load(tx: Tx, tenant_id: uuid.UUID, version: int) -> Rules:
         badges={b.badge_id: b for b in found},
         tiers=member_rules.tiers,
         audiences=member_rules.audiences,
-        caps=await _caps(tx, tenant_id),
+        **await _points_criteria(tx, tenant_id),
     )
 
 
-async def _caps(tx: Tx, tenant_id: uuid.UUID) -> tuple[Cap, ...]:
+async def _points_criteria(tx: Tx, tenant_id: uuid.UUID) -> dict[str, Any]:
     criteria, _ = await liability_service.list_criteria(tx, tenant_id, limit=10_000, skip=0)
-    found = (cap_of(c.type, c.config) for c in criteria if c.is_active)
-    return tuple(cap for cap in found if cap is not None)
+    active = [c for c in criteria if c.is_active]
+    caps = (cap_of(c.type, c.config) for c in active)
+    policies = [policy for policy in (expiry_of(c.type, c.config) for c in active) if policy is not None]
+    return {"caps": tuple(cap for cap in caps if cap is not None), "expiry": policies[0] if policies else None}
 
 
 async def current_rules(tx: Tx, tenant_id: uuid.UUID) -> Rules:

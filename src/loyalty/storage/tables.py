@@ -106,6 +106,8 @@ point_accounts = Table(
     Column("lifetime_earn", BigInteger, nullable=False, server_default="0"),
     Column("version", BigInteger, nullable=False, server_default="0"),
     Column("updated_at", UTCDateTime, nullable=False),
+    # The last earn or spend (LAST_ACTIVITY expiry counts inactivity from here); null before the first one.
+    Column("last_activity_at", UTCDateTime, nullable=True),
     PrimaryKeyConstraint("tenant_id", "member_id"),
     ForeignKeyConstraint(["tenant_id", "member_id"], ["members.tenant_id", "members.member_id"]),
 )
@@ -126,6 +128,8 @@ point_entries = Table(
     Column("balance_after", BigInteger, nullable=False),
     # Points an earn cap (or balance cap) took away from this change: the change asked for delta + forfeited.
     Column("forfeited", BigInteger, nullable=False, server_default="0"),
+    # The change to the account's pending points (a pending earn, its activation, its cancellation by a refund).
+    Column("pending_delta", BigInteger, nullable=False, server_default="0"),
     # The account's version after this entry: orders a member's entries exactly, even within one clock tick.
     Column("sequence", BigInteger, nullable=False),
     Column("expires_at", UTCDateTime, nullable=True),
@@ -145,6 +149,46 @@ point_entries = Table(
     ),
     UniqueConstraint("tenant_id", "member_id", "sequence"),
     Index(None, "tenant_id", "member_id", "created_at"),
+)
+
+# A lot is what one credit added: spends take from lots soonest-expiring first (FEFO), expiry empties what is
+# left of a lot past its date, and activation turns a pending lot into spendable points. The lots' remainders
+# always add up to the account's balance when it is positive (a credit first pays off any debt), and to its
+# pending points.
+point_lots = Table(
+    "point_lots",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    # The ledger entry that created the lot.
+    Column("lot_id", Uuid, nullable=False),
+    Column("member_id", Uuid, nullable=False),
+    # Where the points came from, as on the entry (a refund cancels the pending points of its order's event).
+    Column("source_type", String(16), nullable=False),
+    Column("source_id", Uuid, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    Column("remaining", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=True),
+    # Pending until activated: not spendable, counted in the account's pending points.
+    Column("pending", Boolean, nullable=False, server_default=false()),
+    Column("activates_at", UTCDateTime, nullable=True),
+    PrimaryKeyConstraint("tenant_id", "lot_id"),
+    ForeignKeyConstraint(["tenant_id", "member_id"], ["members.tenant_id", "members.member_id"]),
+    Index(None, "tenant_id", "member_id", "pending", "expires_at"),
+    Index(None, "tenant_id", "expires_at"),
+    Index(None, "tenant_id", "activates_at"),
+)
+
+# Which lots a debit took its points from (spends, debits, expiry, cancelled pending points).
+point_allocations = Table(
+    "point_allocations",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("entry_id", Uuid, nullable=False),
+    Column("lot_id", Uuid, nullable=False),
+    Column("points", BigInteger, nullable=False),
+    PrimaryKeyConstraint("tenant_id", "entry_id", "lot_id"),
+    Index(None, "tenant_id", "lot_id"),
 )
 
 events = Table(

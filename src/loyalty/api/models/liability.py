@@ -74,6 +74,9 @@ class DailyJobsOut(ResponseModel):
     audience_joins: int
     audience_leaves: int
     idempotency_keys_reaped: int = Field(description="Idempotency keys past the retention window, removed.")
+    points_activated: int = Field(description="Pending points that became spendable.")
+    points_expired: int = Field(description="Points expired (SIMPLE_EXPIRY).")
+    members_expired: int = Field(description="Members who lost points to expiry.")
 
     @classmethod
     def of(cls, report: DailyReport) -> DailyJobsOut:
@@ -83,4 +86,7 @@ class DailyJobsOut(ResponseModel):
             audience_joins=report.audience_joins,
             audience_leaves=report.audience_leaves,
             idempotency_keys_reaped=report.idempotency_keys_reaped,
+            points_activated=report.points_activated,
+            points_expired=report.points_expired,
+            members_expired=report.members_expired,
         )

@@ -9,8 +9,9 @@ from pydantic import Field, StringConstraints
 from loyalty.api.models.benefits import BenefitOut
 from loyalty.api.models.common import RequestModel, ResponseModel, Timestamp
 from loyalty.domain.ledger import MAX_POINTS_CHANGE, EntryKind, Impact, LedgerEntry, LiabilityPolicy, SourceType
+from loyalty.domain.lots import Period, PeriodTotal
 from loyalty.domain.tiers import TierProgress
-from loyalty.services.wallets import Wallet
+from loyalty.services.wallets import Predictions, Wallet
 
 
 class AdjustPoints(RequestModel):
@@ -46,6 +47,9 @@ class LedgerEntryOut(ResponseModel):
     comment: str | None
     reactor_id: str | None = Field(description="The reactor whose reaction made this entry, if any.")
     forfeited: int = Field(description="Points a cap took away from this change (it asked for delta + forfeited).")
+    pending_delta: int = Field(
+        description="The change to pending points: a pending earn (delta 0), its activation, or its cancellation."
+    )
 
     @classmethod
     def of(cls, entry: LedgerEntry) -> LedgerEntryOut:
@@ -62,6 +66,7 @@ class LedgerEntryOut(ResponseModel):
             comment=entry.comment,
             reactor_id=str(entry.reactor_id) if entry.reactor_id else None,
             forfeited=entry.forfeited,
+            pending_delta=entry.pending_delta,
         )
 
 
@@ -74,6 +79,30 @@ class WalletUser(ResponseModel):
 class ExpiringPoints(ResponseModel):
     points: int
     expires_at: Timestamp
+
+
+class PeriodPoints(ResponseModel):
+    starts_at: Timestamp
+    ends_at: Timestamp
+    points: int
+
+    @classmethod
+    def of(cls, total: PeriodTotal) -> PeriodPoints:
+        return cls(starts_at=total.starts_at, ends_at=total.ends_at, points=total.points)
+
+
+class PredictionsOut(ResponseModel):
+    period: Period = Field(description="DAY, WEEK (from Monday) or MONTH, in the tenant's time zone.")
+    expiring: list[PeriodPoints] = Field(description="Spendable points that will expire, per period with any.")
+    activating: list[PeriodPoints] = Field(description="Pending points that will become spendable, per period.")
+
+    @classmethod
+    def of(cls, predictions: Predictions) -> PredictionsOut:
+        return cls(
+            period=predictions.period,
+            expiring=[PeriodPoints.of(t) for t in predictions.expiring],
+            activating=[PeriodPoints.of(t) for t in predictions.activating],
+        )
 
 
 class WalletTier(ResponseModel):
@@ -104,7 +133,9 @@ class WalletOut(ResponseModel):
     loyalty_cost: int = Field(description="What the member's benefits cost the business (sum of reward values).")
     tier: WalletTier | None
     vouchers: list[BenefitOut] = Field(description="Vouchers not burned: created, redeemed, validated or expired.")
-    expiring_points: list[ExpiringPoints]
+    expiring_points: list[ExpiringPoints] = Field(
+        description="The next (at most 10) expiries of spendable points, soonest first; see /wallet/predictions."
+    )
 
     @classmethod
     def of(cls, wallet: Wallet, vouchers: list[BenefitOut]) -> WalletOut:
@@ -121,6 +152,5 @@ class WalletOut(ResponseModel):
             loyalty_cost=wallet.loyalty_cost,
             tier=WalletTier.of(wallet.tier) if wallet.tier else None,
             vouchers=vouchers,
-            # Expiring points arrive with the points lifecycle; the field is present (and empty) now.
-            expiring_points=[],
+            expiring_points=[ExpiringPoints(points=e.points, expires_at=e.expires_at) for e in wallet.expiring],
         )

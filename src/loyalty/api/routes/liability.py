@@ -23,9 +23,9 @@ from loyalty.storage.database import Tx
 
 router = APIRouter(prefix="/v1", tags=["Points configuration"])
 
-NOT_ENFORCED = (
+ENFORCEMENT = (
     "Earn, spend and balance caps are enforced on every balance change (unless bypassCaps); points expiry "
-    "(SIMPLE_EXPIRY) is stored and validated only, not applied yet."
+    "(SIMPLE_EXPIRY) dates each credit as it is made and the worker's points jobs expire what is due."
 )
 
 
@@ -47,7 +47,7 @@ def _draft(body: CriterionDefinition | CriterionPatch) -> liability_service.Crit
     "/points_liability_criteria",
     response_model=Page[CriterionOut],
     responses=errors(400, 401, 403),
-    description=NOT_ENFORCED,
+    description=ENFORCEMENT,
 )
 async def list_criteria(
     request: Request, page: Pagination = Depends(pagination), principal: Principal = Depends(ADMIN)
@@ -66,7 +66,7 @@ async def list_criteria(
     response_model=Success[CriterionOut],
     responses=errors(400, 401, 403, 409),
     description="Create a criterion; at most one SIMPLE_EXPIRY per tenant (409 `CRITERIA_ALREADY_EXISTS`). "
-    + NOT_ENFORCED,
+    + ENFORCEMENT,
 )
 async def create_criterion(
     request: Request, body: CriterionDefinition, principal: Principal = Depends(ADMIN)
@@ -85,9 +85,9 @@ async def create_criterion(
     responses=errors(400, 401, 403, 409),
 )
 async def trigger_daily_cron(request: Request, principal: Principal = Depends(ADMIN)) -> Response:
-    """Run the caller's tenant's daily jobs now: CALENDAR_PERIOD tier review, DAILY audience refresh, and reaping
-    idempotency keys past the retention window. Idempotent: a second run changes nothing. Points expiry is not
-    part of it yet (it is not applied)."""
+    """Run the caller's tenant's daily jobs now: activation of pending points, points expiry, CALENDAR_PERIOD tier
+    review, DAILY audience refresh, and reaping idempotency keys past the retention window. Idempotent: a second
+    run changes nothing."""
     retention = timedelta(hours=request.app.state.settings.idempotency_ttl_hours)
 
     async def effect(tx: Tx) -> DailyJobsOut:
@@ -101,7 +101,7 @@ async def trigger_daily_cron(request: Request, principal: Principal = Depends(AD
     "/points_liability_criteria/{id}",
     response_model=Success[CriterionOut],
     responses=errors(401, 403, 404),
-    description=NOT_ENFORCED,
+    description=ENFORCEMENT,
 )
 async def get_criterion(request: Request, id: str, principal: Principal = Depends(ADMIN)) -> Response:
     criterion_id = _criterion_id(id)
@@ -119,7 +119,7 @@ async def get_criterion(request: Request, id: str, principal: Principal = Depend
     response_model=Success[CriterionOut],
     responses=errors(400, 401, 403, 404, 409),
     description="Change a criterion (the result is validated as a whole), or switch it off with `isActive: false`. "
-    + NOT_ENFORCED,
+    + ENFORCEMENT,
 )
 async def update_criterion(
     request: Request, id: str, body: CriterionPatch, principal: Principal = Depends(ADMIN)
@@ -140,7 +140,7 @@ async def update_criterion(
     response_model=Success[CriterionOut],
     responses=errors(401, 403, 404),
     description="Remove a criterion for good (a hard delete: nothing refers to criteria yet); answers it as it was. "
-    + NOT_ENFORCED,
+    + ENFORCEMENT,
 )
 async def delete_criterion(request: Request, id: str, principal: Principal = Depends(ADMIN)) -> Response:
     criterion_id = _criterion_id(id)

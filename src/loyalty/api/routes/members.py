@@ -14,8 +14,9 @@ from loyalty.api.envelope import Page, Success, errors, success
 from loyalty.api.members_access import USER_ID_HEADER, current_member, member_named
 from loyalty.api.models.common import Pagination, pagination
 from loyalty.api.models.members import ClosedUserOut, UserDefinition, UserOut, UserPatch, profile_document
-from loyalty.api.models.points import LedgerEntryOut, WalletOut
+from loyalty.api.models.points import LedgerEntryOut, PredictionsOut, WalletOut
 from loyalty.domain.errors import Forbidden
+from loyalty.domain.lots import Period
 from loyalty.domain.members import Member
 from loyalty.domain.tenancy import Principal
 from loyalty.services import members as member_service
@@ -25,6 +26,7 @@ from loyalty.storage.database import Tx
 
 router = APIRouter(prefix="/v1", tags=["Members"])
 
+PeriodParam = Annotated[Period, Query(description="DAY, WEEK or MONTH (the default).")]
 ImpersonatedUser = Annotated[
     str | None,
     Header(alias=USER_ID_HEADER, description="Admin or pos clients: the member to act as (any identifier)."),
@@ -97,6 +99,25 @@ async def get_my_wallet(
     return await run_query(request, query)
 
 
+@router.get(
+    "/users/me/wallet/predictions", response_model=Success[PredictionsOut], responses=errors(400, 401, 403, 404)
+)
+async def get_my_predictions(
+    request: Request,
+    period: PeriodParam = Period.MONTH,
+    x_user_id: ImpersonatedUser = None,
+    principal: Principal = Depends(ADMIN_POS_USER),
+) -> Response:
+    """The caller's points that will expire, and pending points that will activate, per calendar period."""
+
+    async def query(tx: Tx) -> Response:
+        member = await current_member(tx, principal, x_user_id)
+        found = await wallet_service.predictions(tx, principal.tenant.tenant_id, member, period)
+        return success(PredictionsOut.of(found))
+
+    return await run_query(request, query)
+
+
 @router.get("/users/me/points", response_model=Page[LedgerEntryOut], responses=errors(400, 401, 403, 404))
 async def get_my_ledger(
     request: Request,
@@ -160,6 +181,23 @@ async def get_wallet(request: Request, id: str, principal: Principal = Depends(A
     async def query(tx: Tx) -> Response:
         member = await member_named(tx, principal, id)
         return success(await _wallet(tx, principal, member))
+
+    return await run_query(request, query)
+
+
+@router.get(
+    "/users/{id}/wallet/predictions", response_model=Success[PredictionsOut], responses=errors(400, 401, 403, 404)
+)
+async def get_predictions(
+    request: Request, id: str, period: PeriodParam = Period.MONTH, principal: Principal = Depends(ADMIN_POS_USER)
+) -> Response:
+    """The member's points that will expire, and pending points that will activate, per calendar period (DAY,
+    WEEK or MONTH in the tenant's time zone); periods with nothing are left out."""
+
+    async def query(tx: Tx) -> Response:
+        member = await member_named(tx, principal, id)
+        found = await wallet_service.predictions(tx, principal.tenant.tenant_id, member, period)
+        return success(PredictionsOut.of(found))
 
     return await run_query(request, query)
 
