@@ -1,7 +1,13 @@
 """The payload schemas published for intrinsic event types describe the payloads the engine actually emits."""
 
-import jsonschema_rs
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
+import jsonschema_rs
+import time_machine
+
+from tests.api.test_orders import core_earn, member_order
+from tests.api.test_points_lifecycle import expiry_criterion, headers_now
 from tests.api.test_vouchers import add_discount, create_reward, member_with_points, purchase, redeem
 from tests.conftest import TenantKit, adjust, create_member
 
@@ -59,3 +65,31 @@ async def test_every_emitted_payload_matches_its_published_schema(client, tenant
         for payload in found[name]:
             problems = [e.message for e in validator.iter_errors(payload)]
             assert problems == [], (name, payload, problems)
+
+
+async def test_points_job_payloads_match_their_published_schemas(client, tenant: TenantKit):
+    """POINTS_ACTIVATED and POINTS_EXPIRED, from the points jobs: a lot earned two days ago under a one-day expiry,
+    and an order's pending points whose hour has passed."""
+    await expiry_criterion(client, tenant, "EARN_DATE", "P1D")
+    settings = await client.patch("/v1/settings", headers=tenant.admin, json={"pendingPeriod": "PT1H"})
+    assert settings.status_code == 200
+    member = await create_member(client, tenant.admin)
+    with time_machine.travel(datetime.now(UTC) - timedelta(days=2), tick=False):
+        admin = await headers_now(client, tenant)
+        await core_earn(client, replace(tenant, admin=admin))  # in effect from two days ago
+        assert (await adjust(client, admin, member["id"], 40)).status_code == 200
+    with time_machine.travel(datetime.now(UTC) - timedelta(hours=2), tick=False):
+        placed = await client.post(
+            "/v1/orders", headers=await headers_now(client, tenant, pos=True), json=member_order(member)
+        )
+        assert placed.status_code == 200
+    ran = await client.post("/v1/points_liability_criteria/trigger_daily_cron", headers=tenant.admin)
+    assert ran.status_code == 200
+    assert (ran.json()["data"]["pointsActivated"], ran.json()["data"]["pointsExpired"]) == (13, 40)
+    listed = (await client.get("/v1/events", headers=tenant.admin, params={"limit": 1000})).json()["data"]
+    for name in ("POINTS_ACTIVATED", "POINTS_EXPIRED"):
+        payloads = [event["payload"] for event in listed if event["type"] == name]
+        assert len(payloads) == 1
+        published = (await client.get(f"/v1/event_types/{name}", headers=tenant.admin)).json()["data"]["schema"]
+        validator = jsonschema_rs.validator_for(published)
+        assert [e.message for e in validator.iter_errors(payloads[0])] == [], (name, payloads[0])
