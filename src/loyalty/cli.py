@@ -173,6 +173,34 @@ def tenants_user_auth(
     _emit(as_json, {"tenantId": str(updated.tenant_id), "userAuth": shown}, f"member tokens: {shown or 'disabled'}")
 
 
+@tenants_app.command("rate-limit")
+def tenants_rate_limit(
+    tenant: TenantOption,
+    per_second: Annotated[int | None, typer.Option(help="Requests a second allowed for the tenant's API key.")] = None,
+    burst: Annotated[
+        int | None, typer.Option(help="The largest burst allowed at once (default: twice the rate).")
+    ] = None,
+    default: Annotated[bool, typer.Option(help="Go back to the engine's default limit.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Set the tenant's API rate limit (a token bucket per server process; 429 with Retry-After past it)."""
+    if (per_second is None) == (not default):
+        err.print("[red]error[/red] give either --per-second or --default")
+        raise typer.Exit(2)
+
+    async def work(tx: Tx) -> Tenant:
+        found = await tenant_service.get_tenant(tx, tenant)
+        return await tenant_service.set_rate_limit(tx, found.tenant_id, None if default else per_second, burst)
+
+    updated = _run(work)
+    limit = updated.rate_limit
+    document = {
+        "tenantId": str(updated.tenant_id),
+        "rateLimit": {"perSecond": limit[0], "burst": limit[1]} if limit else None,
+    }
+    _emit(as_json, document, f"rate limit: {f'{limit[0]}/s, burst {limit[1]}' if limit else 'the default'}")
+
+
 # ---- clients ----
 
 

@@ -33,6 +33,16 @@ class Settings(BaseSettings):
     # and, in between, the points jobs alone (activation of pending points and expiry).
     daily_jobs_hours: float = 24.0
     points_jobs_minutes: float = 5.0
+    # Abuse controls. The API rate limit is a token bucket per tenant (per API key), in each server process: the
+    # default below unless the tenant has its own (``loyalty tenants rate-limit``); 0 turns the default off.
+    rate_limit_per_second: int = 1000
+    rate_limit_burst: int = 2000
+    # Failed voucher validations (unknown code, or another member's) allowed per minute, per credential and per
+    # member presenting codes: enumeration cannot go faster than this.
+    voucher_failures_per_credential: int = 60
+    voucher_failures_per_member: int = 10
+    # The largest request body accepted (413 above it).
+    max_body_bytes: int = 1_048_576
     # SQLite durability: FULL (default, durable on power loss) or NORMAL (faster; see docs/operations.md).
     sqlite_synchronous: str = "FULL"
 

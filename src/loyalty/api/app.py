@@ -11,6 +11,8 @@ from fastapi.openapi.utils import get_openapi
 
 from loyalty import __version__
 from loyalty.api import errors
+from loyalty.api.bodylimit import BodySizeLimitMiddleware
+from loyalty.api.limits import Limits
 from loyalty.api.observability import RequestLogMiddleware, TrailingSlashMiddleware
 from loyalty.api.routes import (
     audiences,
@@ -93,12 +95,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     )
     app.state.db = db
     app.state.settings = settings
+    app.state.limits = Limits(settings)
 
     for module in ROUTE_MODULES:
         # Routes are copied in, not included as sub-routers, so the route table stays one flat list of
         # APIRoutes with full paths: the route-access test, metrics and logs all read it.
         app.router.routes.extend(module.router.routes)
     errors.install(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

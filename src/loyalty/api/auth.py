@@ -14,6 +14,7 @@ from fastapi import Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from loyalty.api import tokens
+from loyalty.api.limits import limits_of
 from loyalty.domain.errors import Forbidden, NotAuthenticated, NotFound
 from loyalty.domain.tenancy import Client, Principal, PrincipalKind, Tenant, effective_scopes
 from loyalty.services import clients as client_service
@@ -52,10 +53,13 @@ async def _load(tx: Tx, api_key: str | None, token: str | None) -> tuple[Tenant,
         raise NotAuthenticated("The client of this token does not exist.", code="INVALID_TOKEN") from error
 
 
-async def authenticate(db: Database, api_key: str | None, token: str | None) -> Principal | Tenant:
-    """Resolve the caller. Signatures are checked after the read transaction, since a member token's key may
-    have to be fetched from the identity provider (no network I/O inside a transaction)."""
-    tenant, client = await db.run(lambda tx: _load(tx, api_key, token), write=False)
+async def authenticate(request: Request, api_key: str | None, token: str | None) -> Principal | Tenant:
+    """Resolve the caller. The tenant's rate limit is taken before any signature is checked. Signatures are
+    checked after the read transaction, since a member token's key may have to be fetched from the identity
+    provider (no network I/O inside a transaction)."""
+    tenant, client = await database(request).run(lambda tx: _load(tx, api_key, token), write=False)
+    request.state.tenant_id = str(tenant.tenant_id)
+    limits_of(request).admit(tenant)
     if token is None:
         return tenant
     if client is not None:
@@ -90,11 +94,9 @@ class Access:
         credentials: HTTPAuthorizationCredentials | None = Security(bearer),
     ) -> Principal:
         token = credentials.credentials if credentials is not None else None
-        found = await authenticate(database(request), api_key, token)
+        found = await authenticate(request, api_key, token)
         if isinstance(found, Tenant):
-            request.state.tenant_id = str(found.tenant_id)
             raise NotAuthenticated("A bearer token is required.", code="MISSING_TOKEN")
-        request.state.tenant_id = str(found.tenant.tenant_id)
         request.state.credential = found.credential
         if not self.allows(found):
             raise Forbidden("This credential may not call this endpoint.", code="FORBIDDEN")
@@ -110,6 +112,7 @@ class TenantOnly:
         db = database(request)
         tenant = await db.run(lambda tx: tenant_service.authenticate_api_key(tx, api_key), write=False)
         request.state.tenant_id = str(tenant.tenant_id)
+        limits_of(request).admit(tenant)
         return tenant
 
 
@@ -125,10 +128,9 @@ class EventReporterAccess(Access):
         event_secret: str | None = Security(event_secret_header),
     ) -> Principal:
         if credentials is None and event_secret:
-            tenant = await authenticate(database(request), api_key, None)
+            tenant = await authenticate(request, api_key, None)
             assert isinstance(tenant, Tenant)
             fingerprint = hashlib.sha256(event_secret.encode()).hexdigest()[:16]
-            request.state.tenant_id = str(tenant.tenant_id)
             request.state.credential = f"event-secret:{fingerprint}"
             return Principal(
                 tenant=tenant,

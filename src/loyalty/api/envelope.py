@@ -104,13 +104,17 @@ _DESCRIPTIONS = {
     404: "Unknown resource, or one of another tenant (`USER_NOT_FOUND`, `NOT_FOUND`).",
     409: "State or idempotency conflict (`USER_ALREADY_EXISTS`, `IDEMPOTENCY_KEY_IN_USE`).",
     422: "A business rule refused the request (`INSUFFICIENT_POINTS`, `IDEMPOTENCY_KEY_REUSED`).",
+    413: "The request body is larger than the engine accepts (`PAYLOAD_TOO_LARGE`).",
+    429: "Too many requests for the API key (`RATE_LIMITED`), or too many failed voucher validations "
+    "(`TOO_MANY_FAILED_VALIDATIONS`); `Retry-After` says when to try again.",
 }
 
 
 def errors(*status_codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` entries for the failures a route can answer, plus the 500 every route can."""
+    """OpenAPI ``responses`` entries for the failures a route can answer, plus those every route can: 413 (body
+    too large), 429 (rate limited) and 500."""
     documented: dict[int | str, dict[str, Any]] = {
-        code: {"model": Fail, "description": _DESCRIPTIONS[code]} for code in status_codes
+        code: {"model": Fail, "description": _DESCRIPTIONS[code]} for code in (*status_codes, 413, 429)
     }
     documented[500] = {"model": ServerError, "description": "Unexpected failure; nothing was committed."}
     return documented

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from loyalty.api.bodylimit import TOO_LARGE
 from loyalty.api.envelope import error, fail
 from loyalty.domain.errors import (
     Conflict,
@@ -19,7 +20,9 @@ from loyalty.domain.errors import (
     InvalidInput,
     NotAuthenticated,
     NotFound,
+    RateLimited,
     Refused,
+    TooLarge,
 )
 
 log = structlog.get_logger("loyalty.api")
@@ -31,11 +34,9 @@ STATUS_OF = {
     NotFound: 404,
     Conflict: 409,
     Refused: 422,
+    RateLimited: 429,
+    TooLarge: 413,
 }
-
-
-class RateLimited(DomainError):
-    code = "RATE_LIMITED"
 
 
 def status_of(exc: DomainError) -> int:
@@ -94,6 +95,8 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(exc.retry_after)}
         return fail(status_of(exc), exc.code, exc.message, headers=headers, **exc.details)
 
     @app.exception_handler(RequestValidationError)
@@ -112,6 +115,8 @@ def install(app: FastAPI) -> None:
                 f"{request.method} is not allowed on {request.url.path}.",
                 headers={"Allow": ", ".join(allowed)} if allowed else None,
             )
+        if exc.status_code == 413:
+            return fail(413, TOO_LARGE, str(exc.detail))
         return fail(exc.status_code, "HTTP_ERROR", str(exc.detail))
 
     @app.exception_handler(Exception)

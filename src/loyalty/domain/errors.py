@@ -6,6 +6,7 @@ went wrong. Codes are part of the public contract: never rename one.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -54,6 +55,22 @@ class Refused(DomainError):
     """A business rule refuses the request (422)."""
 
     code = "REFUSED"
+
+
+class RateLimited(DomainError):
+    """Too many requests, or too many failed attempts, for now (429); ``retry_after`` says when to try again."""
+
+    code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: float, code: str | None = None) -> None:
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__(message, code=code, retryAfter=self.retry_after)
+
+
+class TooLarge(DomainError):
+    """The request body is larger than the engine accepts (413)."""
+
+    code = "PAYLOAD_TOO_LARGE"
 
 
 class MemberNotFound(NotFound):

@@ -49,6 +49,8 @@ class Tenant:
     token_signing_key: str
     user_auth: dict[str, Any] | None
     created_at: datetime
+    # (requests a second, burst) when the tenant has its own API rate limit; None = the engine's default.
+    rate_limit: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)

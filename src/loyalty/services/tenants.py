@@ -31,6 +31,9 @@ def _tenant(row: Any) -> Tenant:
         token_signing_key=row.token_signing_key,
         user_auth=row.user_auth,
         created_at=row.created_at,
+        rate_limit=(
+            (row.rate_limit_per_second, row.rate_limit_burst) if row.rate_limit_per_second is not None else None
+        ),
     )
 
 
@@ -111,4 +114,23 @@ async def set_user_auth(tx: Tx, tenant_id: uuid.UUID, config: dict[str, Any] | N
     value = check_user_auth(config) if config is not None else None
     await tx.execute(update(tenants).where(tenants.c.tenant_id == tenant_id).values(user_auth=value))
     await bump_config_version(tx, tenant_id)
+    return await get_tenant(tx, str(tenant_id))
+
+
+MAX_RATE = 1_000_000
+
+
+async def set_rate_limit(tx: Tx, tenant_id: uuid.UUID, per_second: int | None, burst: int | None) -> Tenant:
+    """Give the tenant its own API rate limit, or (``per_second`` None) go back to the engine's default."""
+    if per_second is not None:
+        burst = burst if burst is not None else per_second * 2
+        if not 1 <= per_second <= MAX_RATE or not 1 <= burst <= MAX_RATE:
+            raise InvalidInput(f"A rate limit is from 1 to {MAX_RATE} requests a second, with a burst as large.")
+    else:
+        burst = None
+    await tx.execute(
+        update(tenants)
+        .where(tenants.c.tenant_id == tenant_id)
+        .values(rate_limit_per_second=per_second, rate_limit_burst=burst)
+    )
     return await get_tenant(tx, str(tenant_id))

@@ -54,6 +54,9 @@ tenants = Table(
     # Bumped by every configuration write so compiled rules can be cached per version.
     Column("config_version", BigInteger, nullable=False, server_default="1"),
     Column("created_at", UTCDateTime, nullable=False),
+    # The tenant's API rate limit (requests a second, and the burst allowed); null = the engine's default.
+    Column("rate_limit_per_second", Integer, nullable=True),
+    Column("rate_limit_burst", Integer, nullable=True),
     PrimaryKeyConstraint("tenant_id"),
 )
 

@@ -11,6 +11,7 @@ from loyalty.api.auth import ADMIN, ADMIN_POS, ADMIN_POS_USER
 from loyalty.api.benefit_views import present
 from loyalty.api.commands import run_command, run_query
 from loyalty.api.envelope import Page, Success, errors, success
+from loyalty.api.limits import limits_of
 from loyalty.api.members_access import current_member, member_named
 from loyalty.api.models.benefits import (
     BenefitOut,
@@ -187,7 +188,10 @@ async def validate_voucher(
     """Check a voucher code at the till and, unless `allowFutureValidation` is true, burn it. Checks in order:
     unknown code (404 `VOUCHER_NOT_FOUND`), owner (403 `VOUCHER_OWNER_MISMATCH`), venue (422
     `VOUCHER_NOT_VALID_AT_VENUE`), burned (409 `VOUCHER_ALREADY_BURNED`), expired (409 `VOUCHER_EXPIRED`), not
-    redeemed (409 `BENEFIT_NOT_REDEEMED`). Answers the benefit with its reward and discounts."""
+    redeemed (409 `BENEFIT_NOT_REDEEMED`). Answers the benefit with its reward and discounts.
+
+    Failed attempts of the first two kinds (an unknown code, another member's code) are limited per credential
+    and per member presenting codes: past the limit, 429 `TOO_MANY_FAILED_VALIDATIONS` with `Retry-After`."""
 
     async def effect(tx: Tx) -> BenefitOut:
         tenant_id = principal.tenant.tenant_id
@@ -207,7 +211,8 @@ async def validate_voucher(
             return BenefitOut.of_static_code(view, result.code_value)
         return await present(tx, tenant_id, result.benefit)
 
-    return await run_command(request, principal, effect)
+    async with limits_of(request).voucher_attempt(principal, body.user_identifier):
+        return await run_command(request, principal, effect)
 
 
 @router.post(
