@@ -22,7 +22,6 @@ from loyalty.domain.errors import (
     NotFound,
     RateLimited,
     Refused,
-    TooLarge,
 )
 
 log = structlog.get_logger("loyalty.api")
@@ -35,7 +34,6 @@ STATUS_OF = {
     Conflict: 409,
     Refused: 422,
     RateLimited: 429,
-    TooLarge: 413,
 }
 
 

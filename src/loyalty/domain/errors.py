@@ -67,12 +67,6 @@ class RateLimited(DomainError):
         super().__init__(message, code=code, retryAfter=self.retry_after)
 
 
-class TooLarge(DomainError):
-    """The request body is larger than the engine accepts (413)."""
-
-    code = "PAYLOAD_TOO_LARGE"
-
-
 class MemberNotFound(NotFound):
     code = "USER_NOT_FOUND"
 
