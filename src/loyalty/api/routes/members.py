@@ -46,6 +46,10 @@ async def create_user(
     if principal.is_user:
         if auth_identifier not in (None, principal.subject):
             raise Forbidden("A member token may only register its own authIdentifier.", code="FORBIDDEN_FIELD")
+        if body.external_identifier is not None:
+            # As for PATCH: the identifier a till or partner system uses is assigned by clients, never claimed by
+            # the member (a 409 for a taken one would also tell them who else is registered).
+            raise Forbidden("Only admin and pos clients may set externalIdentifier.", code="FORBIDDEN_FIELD")
         auth_identifier = principal.subject
     definition = member_service.MemberDefinition(
         profile=profile_document(body.profile),
