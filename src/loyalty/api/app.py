@@ -37,6 +37,7 @@ from loyalty.api.routes import (
     webhooks,
 )
 from loyalty.api.routes import settings as settings_routes
+from loyalty.api.web import mount_web
 from loyalty.settings import Settings
 from loyalty.storage.database import Database
 
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         # APIRoutes with full paths: the route-access test, metrics and logs all read it.
         app.router.routes.extend(module.router.routes)
     errors.install(app)
+    mount_web(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
