@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 import time
@@ -19,7 +20,10 @@ from rich.console import Console
 from rich.progress import Progress
 from sqlalchemy.exc import DBAPIError
 
+from loyalty import demo
 from loyalty.api.observability import configure_logging
+from loyalty.demo import program as demo_program
+from loyalty.demo import traffic as demo_traffic
 from loyalty.domain.errors import DomainError
 from loyalty.domain.tenancy import Client, Tenant
 from loyalty.services import clients as client_service
@@ -310,19 +314,35 @@ def ledger_verify(as_json: JsonFlag = False) -> None:
 DEMO_TENANT = "demo"
 
 
-async def _first_start(tx: Tx) -> dict[str, str] | None:
+async def _first_start(tx: Tx) -> tuple[demo.Credentials, demo.Credentials] | None:
     """On a database with no tenant, create the demo tenant with an admin and a POS client."""
     if await tenant_service.list_tenants(tx):
         return None
-    created = await tenant_service.create_tenant(tx, DEMO_TENANT)
-    admin = await client_service.create_client(tx, created.tenant.tenant_id, "admin", "demo admin")
-    pos = await client_service.create_client(tx, created.tenant.tenant_id, "pos", "demo till")
+    return await demo.new_tenant(tx, DEMO_TENANT)
+
+
+def _seed_demo(settings: Settings, admin: demo.Credentials) -> demo_program.DemoProgram:
+    """Build the demo program in the tenant through the API (in-process), as an operator would."""
+    configure_logging("WARNING", sys.stderr)  # the in-process requests are not this command's output
+
+    async def main() -> demo_program.DemoProgram:
+        db = Database(settings.resolved_database_url(), sqlite_synchronous=settings.sqlite_synchronous)
+        try:
+            async with demo.engine_client(settings, db, admin) as client:
+                return await demo_program.build(client)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+def _demo_document(admin: demo.Credentials, pos: demo.Credentials) -> dict[str, str]:
     return {
-        "tenantId": str(created.tenant.tenant_id),
-        "apiKey": created.api_key,
-        "adminClientId": str(admin.client.client_id),
+        "tenantId": admin.tenant_id,
+        "apiKey": admin.api_key,
+        "adminClientId": admin.client_id,
         "adminClientSecret": admin.client_secret,
-        "posClientId": str(pos.client.client_id),
+        "posClientId": pos.client_id,
         "posClientSecret": pos.client_secret,
     }
 
@@ -343,6 +363,7 @@ def _print_demo(demo: dict[str, str], base_url: str) -> None:
                 f"    -d grant_type=client_credentials -d client_id={demo['adminClientId']} "
                 f"-d client_secret={demo['adminClientSecret']}",
                 f"API documentation: {base_url}/docs",
+                f"The reference till: {base_url}/pos/",
             ]
         ),
         highlight=False,
@@ -350,14 +371,95 @@ def _print_demo(demo: dict[str, str], base_url: str) -> None:
     )
 
 
+demo_app = typer.Typer(help="The demo program and simulated tills.", invoke_without_command=True)
+app.add_typer(demo_app, name="demo")
+
+
+@demo_app.callback()
+def demo_seed(
+    context: typer.Context,
+    name: Annotated[str, typer.Option(help="Name of the new demo tenant.")] = "demo-shop",
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a tenant holding the demo program (event types, reactors, rewards, tiers, an audience, a venue and
+    members) and print its credentials once."""
+    if context.invoked_subcommand is not None:
+        return
+    settings = _settings()
+    migrate.upgrade(settings.resolved_database_url())
+    admin, pos = _run(lambda tx: demo.new_tenant(tx, name))
+    program = _seed_demo(settings, admin)
+    document = {**_demo_document(admin, pos), "members": program.members, "rewards": program.rewards}
+    if as_json:
+        _emit(True, document, "")
+        return
+    _print_demo(_demo_document(admin, pos), f"http://{settings.host}:{settings.port}")
+    out.print(f"  Demo members (account numbers): {', '.join(program.members)}", highlight=False)
+
+
+@demo_app.command("traffic")
+def demo_traffic_command(
+    api_key: Annotated[str, typer.Option(envvar="LOYALTY_DEMO_API_KEY", help="The demo tenant's API key.")],
+    minutes: Annotated[float, typer.Option(help="How long the tills sell.")] = 1.0,
+    tills: Annotated[int, typer.Option(help="Tills selling at once.")] = 4,
+    url: Annotated[str | None, typer.Option(help="A running engine; default: in this process.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Simulate a day of tills through the Python client and print what happened and how fast."""
+    settings = _settings()
+    if url is None:
+        configure_logging("WARNING", sys.stderr)
+    admin, pos = _run(lambda tx: demo.clients_for(tx, api_key))
+
+    async def main() -> demo_traffic.Summary:
+        db = Database(settings.resolved_database_url(), sqlite_synchronous=settings.sqlite_synchronous)
+        try:
+            async with demo.engine_client(settings, db, admin, url) as back_office:
+                members = [m.account_number for m in await back_office.send(demo.list_members())]
+            async with contextlib.AsyncExitStack() as stack:
+                clients = [
+                    await stack.enter_async_context(demo.engine_client(settings, db, pos, url)) for _ in range(tills)
+                ]
+                with Progress(console=err, transient=True, disable=as_json) as progress:
+                    task = progress.add_task("tills selling", total=None)
+                    return await demo_traffic.run(
+                        clients, members, demo_program.STORE, minutes * 60, on_sale=lambda: progress.advance(task)
+                    )
+        finally:
+            await db.dispose()
+
+    summary = asyncio.run(main())
+    document = {
+        "sales": summary.sales,
+        "refunds": summary.refunds,
+        "pointsEarned": summary.points_earned,
+        "pointsSpent": summary.points_spent,
+        "vouchersBurned": summary.vouchers_burned,
+        "refused": summary.refused,
+        "failures": summary.failures,
+        "latencyMs": summary.percentiles(),
+    }
+    lines = [
+        f"sales {summary.sales}, refunds {summary.refunds}, points earned {summary.points_earned}, "
+        f"points spent {summary.points_spent}, vouchers burned {summary.vouchers_burned}, refused {summary.refused}",
+        *(
+            f"  {op:<9} n={v['count']:<6} p50 {v['p50']} ms  p95 {v['p95']} ms  p99 {v['p99']} ms"
+            for op, v in document["latencyMs"].items()  # type: ignore[attr-defined]
+        ),
+    ]
+    _emit(as_json, document, "\n".join(lines))
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on (LOYALTY_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (LOYALTY_PORT, default 8000).")] = None,
     workers: Annotated[int | None, typer.Option(help="Worker processes (LOYALTY_WORKERS).")] = None,
-    demo: Annotated[bool, typer.Option(help="Create the demo tenant on an empty database.")] = True,
+    with_demo: Annotated[
+        bool, typer.Option("--demo/--no-demo", help="Create the demo tenant and program on an empty database.")
+    ] = True,
 ) -> None:
-    """Migrate the database, create the demo tenant on first start, and serve the HTTP API."""
+    """Migrate the database, create the demo tenant with its program on first start, and serve the HTTP API."""
     settings = _settings()
     host = host or settings.host
     port = port or settings.port
@@ -365,10 +467,12 @@ def serve(
     url = settings.resolved_database_url()
     migrate.upgrade(url)
     out.print(f"database: {url}", highlight=False)
-    if demo:
+    if with_demo:
         created = _run(_first_start)
         if created:
-            _print_demo(created, f"http://{host}:{port}")
+            program = _seed_demo(settings, created[0])
+            _print_demo(_demo_document(*created), f"http://{host}:{port}")
+            out.print(f"  Demo members (account numbers): {', '.join(program.members)}", highlight=False)
     sys.stdout.flush()
     uvicorn.run(
         "loyalty.api.asgi:app",
