@@ -210,7 +210,8 @@ def headers(api_key: str, bearer: str) -> dict[str, str]:
 
 
 def first_calls(base_url: str, demo: DemoCredentials) -> str:
-    """The README's first calls: a member, +100 then -30, the wallet and the ledger; the till's limits.
+    """The README's first calls: a member (with the demo's sign-up bonus), +100 then -30, the wallet and the
+    ledger; the till's limits.
 
     Returns the member's authIdentifier.
     """
@@ -239,7 +240,7 @@ def first_calls(base_url: str, demo: DemoCredentials) -> str:
         assert earned.status_code == 200, earned.text
         entry = earned.json()["data"]
         assert entry["delta"] == 100
-        assert entry["balanceAfter"] == 100
+        assert entry["balanceAfter"] == 150  # the demo program's sign-up bonus (50) came first
         assert entry["impactType"] == "EARN"
         assert entry["userId"] == member["id"]
 
@@ -257,39 +258,39 @@ def first_calls(base_url: str, demo: DemoCredentials) -> str:
         )
         assert spent.status_code == 200, spent.text
         assert spent.json()["data"]["delta"] == -30
-        assert spent.json()["data"]["balanceAfter"] == 70
+        assert spent.json()["data"]["balanceAfter"] == 120
         assert spent.json()["data"]["impactType"] == "SPEND"
 
         overdraw = http.post(
             "/v1/commands/adjust_points",
             headers=admin,
-            json={"actorId": actor, "points": -71, "liabilityHandlingPolicy": "REJECT_EVENT"},
+            json={"actorId": actor, "points": -121, "liabilityHandlingPolicy": "REJECT_EVENT"},
         )
         assert overdraw.status_code == 422, overdraw.text
         assert overdraw.json()["data"]["code"] == "INSUFFICIENT_POINTS"
 
         wallet = http.get(f"/v1/users/{actor}/wallet", headers=admin)
         assert wallet.status_code == 200, wallet.text
-        assert wallet.json()["data"]["points"] == 70
-        assert wallet.json()["data"]["lifetimeEarn"] == 100
+        assert wallet.json()["data"]["points"] == 120
+        assert wallet.json()["data"]["lifetimeEarn"] == 150
         assert wallet.json()["data"]["user"]["id"] == member["id"]
 
         ledger = http.get(f"/v1/users/{member['id']}/points", headers=admin)
         assert ledger.status_code == 200, ledger.text
         entries = ledger.json()["data"]
-        assert [(e["delta"], e["balanceAfter"]) for e in entries] == [(-30, 70), (100, 100)]
-        assert ledger.json()["meta"]["total"] == 2
+        assert [(e["delta"], e["balanceAfter"]) for e in entries] == [(-30, 120), (100, 150), (50, 50)]
+        assert ledger.json()["meta"]["total"] == 3
 
         # The till reads the wallet by account number but may not adjust points.
         till_wallet = http.get(f"/v1/users/{member['accountNumber']}/wallet", headers=pos)
         assert till_wallet.status_code == 200, till_wallet.text
-        assert till_wallet.json()["data"]["points"] == 70
+        assert till_wallet.json()["data"]["points"] == 120
         refused = http.post("/v1/commands/adjust_points", headers=pos, json={"actorId": actor, "points": 5})
         assert refused.status_code == 403, refused.text
         assert refused.json()["status"] == "fail"
         assert refused.json()["data"]["code"] == "FORBIDDEN"
         after = http.get(f"/v1/users/{actor}/wallet", headers=pos)
-        assert after.json()["data"]["points"] == 70
+        assert after.json()["data"]["points"] == 120
     return actor
 
 
