@@ -342,8 +342,8 @@ def test_quickstart_on_sqlite(clone: Path, command: str):
             admin = headers(demo.api_key, token(http, demo.api_key, demo.admin_client_id, demo.admin_client_secret))
             wallet = http.get(f"/v1/users/{actor}/wallet", headers=admin)
             assert wallet.status_code == 200, wallet.text
-            assert wallet.json()["data"]["points"] == 70
-            assert wallet.json()["data"]["lifetimeEarn"] == 100
+            assert wallet.json()["data"]["points"] == 120
+            assert wallet.json()["data"]["lifetimeEarn"] == 150
 
 
 def test_quickstart_on_postgresql(clone: Path, command: str, postgres_ready: bool):
