@@ -8,21 +8,27 @@ import uuid
 
 from sqlalchemy import select, update
 
-from loyalty.storage.database import Tx
+from loyalty.storage.database import Tx, memo
 from loyalty.storage.tables import tenants
 
 
 async def bump_config_version(tx: Tx, tenant_id: uuid.UUID) -> None:
     """Give the configuration a new version. Versions are random, not counted up: a transaction that bumped the
     version and then rolled back can never leave a cached version that a later write would reuse."""
-    await tx.execute(update(tenants).where(tenants.c.tenant_id == tenant_id).values(config_version=_new_version()))
+    version = _new_version()
+    await tx.execute(update(tenants).where(tenants.c.tenant_id == tenant_id).values(config_version=version))
+    memo(tx)[("config_version", tenant_id)] = version
 
 
 def _new_version() -> int:
     return secrets.randbits(62)
 
 
-async def config_version(tx: Tx, tenant_id: uuid.UUID) -> int:
-    return int(
-        (await tx.execute(select(tenants.c.config_version).where(tenants.c.tenant_id == tenant_id))).scalar_one()
-    )
+async def config_version(tx: Tx, tenant_id: uuid.UUID, *, fresh: bool = False) -> int:
+    """The tenant's configuration version, read once per transaction (``fresh``: read it again now)."""
+    remembered = memo(tx)
+    key = ("config_version", tenant_id)
+    if fresh or key not in remembered:
+        query = select(tenants.c.config_version).where(tenants.c.tenant_id == tenant_id)
+        remembered[key] = int((await tx.execute(query)).scalar_one())
+    return int(remembered[key])

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, and_, false, func, select, update
 
 from loyalty.domain.errors import InvalidInput, MemberNotFound, NotFound
 from loyalty.domain.ledger import BalanceChange, EntryKind, Impact, LiabilityPolicy, SourceType
@@ -56,6 +56,7 @@ from loyalty.domain.orders import (
     refund_points,
     units_quantity,
 )
+from loyalty.domain.reactors import ReactionStatus, ReactionType
 from loyalty.domain.timestamps import iso
 from loyalty.services import benefits as benefit_service
 from loyalty.services import events
@@ -65,8 +66,8 @@ from loyalty.services import settings as settings_service
 from loyalty.services import venues as venue_service
 from loyalty.services.clock import now
 from loyalty.storage.database import Tx
-from loyalty.storage.sql import insert_ignoring_conflicts
-from loyalty.storage.tables import members, order_lines, orders, point_entries, refund_lines, refunds, venues
+from loyalty.storage.sql import insert_ignoring_conflicts, storable
+from loyalty.storage.tables import members, order_lines, orders, refund_lines, refunds, venues
 
 __all__ = [
     "AppliedDiscount",
@@ -292,14 +293,20 @@ async def place_order(tx: Tx, tenant_id: uuid.UUID, draft: OrderDraft, *, actor:
         executor=actor,
         event_id=event_id,
     )
-    earned = await _points_earned(tx, tenant_id, member.member_id, event_id)
+    # What the event's POINTS reactions gave (spendable or pending), straight from their outcomes.
+    earned = sum(
+        r.points or 0
+        for r in event.reactions
+        if r.type == ReactionType.POINTS.value and r.status is ReactionStatus.APPLIED and (r.points or 0) > 0
+    )
     if earned:
         await tx.execute(
             update(orders)
             .where(orders.c.tenant_id == tenant_id, orders.c.order_id == order_id)
             .values(points_earned=earned)
         )
-    return PlacedOrder(await _load(tx, tenant_id, order_id), event)
+        order = replace(order, points_earned=earned)
+    return PlacedOrder(order, event)
 
 
 def placed_payload(order: Order) -> dict[str, Any]:
@@ -409,24 +416,6 @@ async def _venue_id(tx: Tx, tenant_id: uuid.UUID, reference: VenueReference | No
         field=field,
         errors=[{"field": field, "message": "no live venue has this value"}],
     )
-
-
-async def _points_earned(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID, event_id: uuid.UUID) -> int:
-    """Σ of the points the event's earns gave the member, spendable or pending."""
-    entry = point_entries.c
-    amount = entry.delta + entry.pending_delta
-    total = (
-        await tx.execute(
-            select(func.coalesce(func.sum(amount), 0)).where(
-                entry.tenant_id == tenant_id,
-                entry.source_type == SourceType.EVENT.value,
-                entry.source_id == event_id,
-                entry.member_id == member_id,
-                amount > 0,
-            )
-        )
-    ).scalar_one()
-    return int(total)
 
 
 async def _event(tx: Tx, tenant_id: uuid.UUID, event_id: uuid.UUID | None) -> events.StoredEvent | None:
@@ -544,7 +533,7 @@ def _named(tenant_id: uuid.UUID, identifier: str) -> list[ColumnElement[bool]]:
         order_id: uuid.UUID | None = uuid.UUID(text)
     except ValueError:
         order_id = None
-    named = orders.c.external_id == identifier
+    named = orders.c.external_id == identifier if storable(identifier) else false()
     if order_id is not None:
         named = named | (orders.c.order_id == order_id)
     return [orders.c.tenant_id == tenant_id, named]

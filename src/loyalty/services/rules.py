@@ -102,6 +102,6 @@ async def current_rules(tx: Tx, tenant_id: uuid.UUID) -> Rules:
     rules = await _load(tx, tenant_id, version)
     # Cache only what was loaded at a version still current: on READ COMMITTED a configuration write may commit
     # between the version read and the loads.
-    if await config_version(tx, tenant_id) == version:
+    if await config_version(tx, tenant_id, fresh=True) == version:
         _cache[tenant_id] = rules
     return rules

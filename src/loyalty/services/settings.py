@@ -23,7 +23,7 @@ from loyalty.domain.settings import (
 )
 from loyalty.services.clock import now
 from loyalty.services.config import bump_config_version
-from loyalty.storage.database import Tx
+from loyalty.storage.database import Tx, memo
 from loyalty.storage.sql import insert_ignoring_conflicts
 from loyalty.storage.tables import settings
 
@@ -42,8 +42,13 @@ async def _stored(tx: Tx, tenant_id: uuid.UUID) -> dict[str, Any]:
 
 
 async def get_settings(tx: Tx, tenant_id: uuid.UUID) -> TenantSettings:
-    """The tenant's settings, typed, with defaults for those never set."""
-    return tenant_settings(await _stored(tx, tenant_id))
+    """The tenant's settings, typed, with defaults for those never set (read once per transaction)."""
+    remembered = memo(tx)
+    key = ("settings", tenant_id)
+    if key not in remembered:
+        remembered[key] = tenant_settings(await _stored(tx, tenant_id))
+    found: TenantSettings = remembered[key]
+    return found
 
 
 async def list_settings(tx: Tx, tenant_id: uuid.UUID) -> list[Setting]:
@@ -95,5 +100,6 @@ async def set_settings(tx: Tx, tenant_id: uuid.UUID, values: Mapping[str, Any]) 
             .where(settings.c.tenant_id == tenant_id, settings.c.name == name)
             .values(value=value, updated_at=moment)
         )
+    memo(tx).pop(("settings", tenant_id), None)
     await bump_config_version(tx, tenant_id)
     return await list_settings(tx, tenant_id)

@@ -30,6 +30,17 @@ _RETRYABLE_SQLITE_CODES = {5, 6}
 MAX_ATTEMPTS = 12
 
 
+_MEMO = "loyalty.memo"
+
+
+def memo(tx: Tx) -> dict[Any, Any]:
+    """Values read once per transaction (the tenant's configuration version, its settings): the dict lives on the
+    connection for as long as the transaction does, and whoever changes such a value in the transaction updates or
+    drops its entry."""
+    found: dict[Any, Any] = tx.info.setdefault(_MEMO, {})
+    return found
+
+
 def is_retryable(error: BaseException) -> bool:
     """True for failures where running the same transaction again is correct and may succeed."""
     if not isinstance(error, DBAPIError):
@@ -78,7 +89,11 @@ class Database:
         """One transaction; commits when the block ends normally, rolls back on any exception."""
         engine = self._immediate if write else self.engine
         async with engine.begin() as conn:
-            yield conn
+            conn.info.pop(_MEMO, None)
+            try:
+                yield conn
+            finally:
+                conn.info.pop(_MEMO, None)
 
     async def run(self, work: Callable[[Tx], Awaitable[T]], *, write: bool = True) -> T:
         """Run ``work`` in a transaction, retrying the whole of it on transient conflicts."""
