@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     voucher_failures_per_member: int = 10
     # The largest request body accepted (413 above it).
     max_body_bytes: int = 1_048_576
+    # Requests in progress per server process past which new /v1 requests get 503 OVERLOADED at once (0: never).
+    max_in_flight: int = 256
     # SQLite durability: FULL (default, durable on power loss) or NORMAL (faster; see docs/operations.md).
     sqlite_synchronous: str = "FULL"
 

@@ -37,6 +37,7 @@ from loyalty.api.routes import (
     webhooks,
 )
 from loyalty.api.routes import settings as settings_routes
+from loyalty.api.shedding import LoadSheddingMiddleware
 from loyalty.api.web import mount_web
 from loyalty.settings import Settings
 from loyalty.storage.database import Database
@@ -105,6 +106,8 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     errors.install(app)
     mount_web(app)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    # Shed inside the request log, so a shed request is logged and counted like any other.
+    app.add_middleware(LoadSheddingMiddleware, max_in_flight=settings.max_in_flight)
     app.add_middleware(RequestLogMiddleware)
     app.add_middleware(TrailingSlashMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -105,6 +105,7 @@ _DESCRIPTIONS = {
     409: "State or idempotency conflict (`USER_ALREADY_EXISTS`, `IDEMPOTENCY_KEY_IN_USE`).",
     422: "A business rule refused the request (`INSUFFICIENT_POINTS`, `IDEMPOTENCY_KEY_REUSED`).",
     413: "The request body is larger than the engine accepts (`PAYLOAD_TOO_LARGE`).",
+    503: "The engine is overloaded (`OVERLOADED`): try again after `Retry-After` seconds.",
     429: "Too many requests for the API key (`RATE_LIMITED`), or too many failed voucher validations "
     "(`TOO_MANY_FAILED_VALIDATIONS`); `Retry-After` says when to try again.",
 }
@@ -112,9 +113,9 @@ _DESCRIPTIONS = {
 
 def errors(*status_codes: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for the failures a route can answer, plus those every route can: 413 (body
-    too large), 429 (rate limited) and 500."""
+    too large), 429 (rate limited), 503 (overloaded) and 500."""
     documented: dict[int | str, dict[str, Any]] = {
-        code: {"model": Fail, "description": _DESCRIPTIONS[code]} for code in (*status_codes, 413, 429)
+        code: {"model": Fail, "description": _DESCRIPTIONS[code]} for code in (*status_codes, 413, 429, 503)
     }
     documented[500] = {"model": ServerError, "description": "Unexpected failure; nothing was committed."}
     return documented
