@@ -4,64 +4,21 @@ could not be sent is journalled, and once the engine is back ``flush()`` leaves 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import signal
-import sys
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from loyalty.client import LoyaltyClient, Queued, RetryPolicy
-from tests.processes import free_port, loyalty_cli
+from tests.processes import free_port, kill_engine, loyalty_cli, start_engine
 
 pytestmark = pytest.mark.e2e
 
 ORDERS = 40
 KILL_AFTER = 12
-
-
-async def start(url: str, port: int, log: Path) -> asyncio.subprocess.Process:
-    with log.open("ab") as sink:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "loyalty",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--no-demo",
-            env={**os.environ, "LOYALTY_DATABASE_URL": url, "LOYALTY_LOG_LEVEL": "WARNING"},
-            stdout=sink,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + 30
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
-        while time.monotonic() < deadline:
-            assert process.returncode is None, output_of(log)
-            with contextlib.suppress(httpx.TransportError):
-                if (await http.get("/readyz")).status_code == 200:
-                    return process
-            await asyncio.sleep(0.1)
-    pytest.fail("the server did not become ready:\n" + output_of(log))
-
-
-def output_of(log: Path) -> str:
-    return log.read_text(errors="replace")
-
-
-async def kill(process: asyncio.subprocess.Process) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    await process.wait()
 
 
 def order(member: str, n: int) -> dict[str, Any]:
@@ -90,7 +47,7 @@ async def test_a_killed_engine_then_flush_leaves_every_order_exactly_once(fresh_
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
-    server = await start(url, port, log)
+    server = await start_engine(url, port, log)
     retry = RetryPolicy(attempts=3, base_delay=0.02, max_delay=0.1)
     admin = LoyaltyClient(
         base, tenant["apiKey"], credentials["admin"]["clientId"], credentials["admin"]["clientSecret"], retry=retry
@@ -129,13 +86,13 @@ async def test_a_killed_engine_then_flush_leaves_every_order_exactly_once(fresh_
         # The server is killed while the burst goes on: orders in flight and after it cannot reach it.
         sending = asyncio.create_task(asyncio.to_thread(burst))
         await midway.wait()
-        await kill(server)
+        await kill_engine(server)
         await sending
         queued = [a for a in answers if isinstance(a, Queued)]
         assert queued, "the kill should have left orders to journal"
         assert len(answers) == ORDERS
 
-        server = await start(url, port, log)
+        server = await start_engine(url, port, log)
         report = await asyncio.to_thread(till.flush)
         assert (report.failed, report.pending) == (0, 0)
         assert report.sent == len(queued)
@@ -149,7 +106,7 @@ async def test_a_killed_engine_then_flush_leaves_every_order_exactly_once(fresh_
     finally:
         till.close()
         admin.close()
-        await kill(server)
+        await kill_engine(server)
     code, output = await loyalty_cli(url, "ledger", "verify", "--json")
     assert code == 0, output
 

@@ -16,8 +16,7 @@ import httpx
 import pytest
 
 from tests.conftest import PROJECT_ROOT
-from tests.e2e.test_client_offline import kill, start
-from tests.processes import free_port, loyalty_cli
+from tests.processes import free_port, kill_engine, loyalty_cli, start_engine
 
 pytestmark = pytest.mark.e2e
 
@@ -66,7 +65,7 @@ async def test_every_example_runs_against_a_real_engine(fresh_database_url: str,
     assert code == 0, output
     demo = json.loads(output)
     port = free_port()
-    server = await start(url, port, tmp_path / "server.log")
+    server = await start_engine(url, port, tmp_path / "server.log")
     try:
         common = {
             "BASE": f"http://127.0.0.1:{port}",
@@ -100,6 +99,6 @@ async def test_every_example_runs_against_a_real_engine(fresh_database_url: str,
         assert sum(1 for e in external_ids if e.startswith("SH-")) == 3
         assert sum(1 for e in external_ids if e.startswith("PY-")) == 2
     finally:
-        await kill(server)
+        await kill_engine(server)
     code, output = await loyalty_cli(url, "ledger", "verify", "--json")
     assert code == 0, output
