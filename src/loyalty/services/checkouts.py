@@ -170,6 +170,27 @@ async def checkout(
     previous = await _existing(tx, tenant_id, draft.external_id)
     if previous is not None:
         return await _replay(tx, tenant_id, previous, draft)
+    try:
+        # A retry of this very checkout may be running alongside (PostgreSQL runs them side by side) and commit
+        # first: then this attempt finds the vouchers burned, the points gone or the externalId taken. Its work is
+        # undone with the savepoint and the committed checkout is answered as a replay.
+        async with tx.begin_nested():
+            return await _check_out(tx, tenant_id, draft, names, actor=actor)
+    except (Conflict, Refused):
+        previous = await _existing(tx, tenant_id, draft.external_id)
+        if previous is None:
+            raise
+        return await _replay(tx, tenant_id, previous, draft)
+
+
+async def _check_out(
+    tx: Tx,
+    tenant_id: uuid.UUID,
+    draft: CheckoutDraft,
+    names: Mapping[int, tuple[str | None, str | None]],
+    *,
+    actor: str,
+) -> Receipt:
     quote = await quote_basket(tx, tenant_id, draft.basket)
     refusal = _refusal_of_voucher(quote)
     if refusal is not None:
@@ -204,6 +225,8 @@ async def checkout(
         ),
         actor=actor,
     )
+    if placed.replayed:
+        raise Conflict("A concurrent checkout placed this externalId first.", code="ORDER_CONFLICT")
     if quote.result.points_spent:
         assert quote.member is not None
         await point_service.apply_change(
@@ -238,6 +261,8 @@ def _same_request(placed: order_service.PlacedOrder, draft: CheckoutDraft) -> bo
     return (
         order.checkout
         and stored_lines[: len(asked_lines)] == asked_lines
+        # Beyond the lines asked for, only items a discount added (priced through addItems) may follow.
+        and all(sku in draft.basket.add_items for sku, _, _ in stored_lines[len(asked_lines) :])
         and stored_codes == sorted(set(draft.basket.voucher_codes))
         and (order.points_spent == asked_points or (asked_points > order.points_spent and order.totals.total == 0))
     )
@@ -274,7 +299,9 @@ async def void_checkout(tx: Tx, tenant_id: uuid.UUID, identifier: str, *, actor:
         raise Conflict("This checkout was already voided.", code="ALREADY_VOIDED")
     if moment - order.created_at > VOID_WINDOW:
         raise Refused("A checkout can be voided only within 24 hours.", code="VOID_WINDOW_PASSED")
-    if order.refunded_value < order.totals.total or (order.totals.total == 0 and order.points_spent):
+    # What remains is every line not yet fully refunded — by quantity, not value: a line a discount or points paid
+    # in full is worth nothing yet remains, and a sale already refunded in full has nothing left to refund.
+    if any(line.refunded_quantity < line.quantity for line in order.lines):
         await order_service.refund_order(
             tx,
             tenant_id,
