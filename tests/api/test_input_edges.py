@@ -1,12 +1,14 @@
 """Edges found by probing the API: each was once a wrong answer."""
 
+from typing import Any
+
 import httpx
 import pytest
 from fastapi import APIRouter
 
 from loyalty.api.app import create_app
 from loyalty.settings import Settings
-from tests.conftest import TenantKit, create_member, get_token, make_tenant
+from tests.conftest import TenantKit, create_member, get_token, make_tenant, member_body
 
 
 async def test_an_admin_only_client_may_ask_for_a_pos_scoped_token(client, db, tenant: TenantKit):
@@ -50,6 +52,20 @@ async def test_an_attribute_beyond_64_bits_is_400_not_500(client, tenant: Tenant
     assert answer.status_code == 400
     assert answer.json()["data"]["code"] == "VALIDATION_ERROR"
     assert answer.json()["data"]["errors"][0]["field"] == "profile.attributes"
+
+
+# PostgreSQL's jsonb gave such a float back as an integer of hundreds of digits, which no answer could render.
+@pytest.mark.parametrize("value", [1e300, -(2.0**70), 1.7976931348623157e308])
+async def test_a_float_attribute_beyond_64_bits_reads_back_as_that_float(
+    client: httpx.AsyncClient, tenant: TenantKit, value: float
+) -> None:
+    body = member_body()
+    body["profile"]["attributes"] = {"big": value}
+    created = await client.post("/v1/users", headers=tenant.admin, json=body)
+    assert created.status_code == 200, created.text
+    read = await client.get(f"/v1/users/{created.json()['data']['id']}", headers=tenant.admin)
+    assert read.status_code == 200, read.text
+    assert read.json()["data"]["profile"]["attributes"] == {"big": value}
 
 
 async def test_a_nan_attribute_is_refused(client, tenant: TenantKit):
@@ -110,3 +126,50 @@ async def test_tokens_of_a_second_tenant_work_beside_the_first(client, db, tenan
     answer = await client.get("/v1/users", headers={**other.anonymous, "Authorization": f"Bearer {token}"})
     assert answer.status_code == 200
     assert answer.json()["meta"]["total"] == 0
+
+
+# U+0000 cannot be stored by PostgreSQL, where each of these used to fail with a 500.
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        (
+            "/v1/users",
+            member_body(profile={"givenName": "A\x00", "familyName": "B", "emailAddress": "a@b.co"}),
+            "profile.givenName",
+        ),
+        ("/v1/users", member_body(flags={"st\x00aff": True}), "flags"),
+        ("/v1/venues", {"name": "High St", "attributes": {"hours": ["9\x00-5"]}}, "attributes"),
+        ("/v1/commands/validate_voucher", {"code": "SUMMER\x005"}, "code"),
+    ],
+)
+async def test_a_nul_character_in_a_body_is_400_naming_the_field(
+    client: httpx.AsyncClient, tenant: TenantKit, path: str, body: dict[str, Any], field: str
+) -> None:
+    answer = await client.post(path, headers=tenant.admin, json=body)
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["data"]["code"] == "VALIDATION_ERROR"
+    assert answer.json()["data"]["errors"][0]["field"] == field
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "code"),
+    [
+        ("/v1/users/ada%00", 404, "USER_NOT_FOUND"),
+        ("/v1/users?search=ada%00", 200, None),
+        ("/v1/events?subject=ada%00", 404, "USER_NOT_FOUND"),
+        ("/v1/events?type=VISITED%00", 200, None),
+        ("/v1/event_types/VISITED%00", 404, "EVENT_TYPE_NOT_FOUND"),
+        ("/v1/event_reactors?eventType=VISITED%00", 200, None),
+        ("/v1/venues/37%002", 404, "VENUE_NOT_FOUND"),
+        ("/v1/orders/STORE%00372", 404, "ORDER_NOT_FOUND"),
+    ],
+)
+async def test_a_lookup_by_text_holding_a_nul_character_finds_nothing(
+    client: httpx.AsyncClient, tenant: TenantKit, path: str, status: int, code: str | None
+) -> None:
+    answer = await client.get(path, headers=tenant.admin)
+    assert answer.status_code == status, answer.text
+    if code is None:
+        assert answer.json()["data"] == []
+    else:
+        assert answer.json()["data"]["code"] == code

@@ -610,3 +610,8 @@ async def test_another_tenants_category_is_not_found(client: httpx.AsyncClient, 
 async def test_an_availability_in_the_future_is_accepted(client: httpx.AsyncClient, tenant: TenantKit):
     created = await create_reward(client, tenant, availability={"start": moment(30), "end": moment(60)})
     assert created["availability"]["start"] > created["createdAt"]
+
+
+async def test_a_null_availability_on_create_means_from_now_on(client: httpx.AsyncClient, tenant: TenantKit) -> None:
+    created = await create_reward(client, tenant, availability=None)
+    assert created["availability"] == {"start": created["createdAt"], "end": None}

@@ -120,6 +120,8 @@ async def test_an_unknown_setting_is_400_unknown_setting(client: httpx.AsyncClie
         ("baseCurrency", "gbp"),
         ("baseCurrency", "POUND"),
         ("discountStacking", "ALL"),
+        ("discountStacking", ["STACK"]),
+        ("discountStacking", {"mode": "STACK"}),
         ("pendingPeriod", "14 days"),
         ("pendingPeriod", "P1M"),
         ("pendingPeriod", "P1Y"),

@@ -75,7 +75,8 @@ def _base_currency(value: Any) -> str:
 
 
 def _discount_stacking(value: Any) -> str:
-    if value not in {s.value for s in DiscountStacking}:
+    # Checked as a string first: a JSON array or object cannot be looked up in a set.
+    if not isinstance(value, str) or value not in {s.value for s in DiscountStacking}:
         raise _invalid("discountStacking", "STACK or BEST_ONLY")
     return str(value)
 

@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import false, select, update
 from sqlalchemy.exc import IntegrityError
 
 from loyalty.domain import credentials
@@ -24,6 +24,7 @@ from loyalty.domain.tenancy import Tenant
 from loyalty.services.clock import now
 from loyalty.services.config import bump_config_version
 from loyalty.storage.database import Tx
+from loyalty.storage.sql import storable
 from loyalty.storage.tables import event_types
 
 DEFAULT_SCHEMA: dict[str, Any] = {"type": "object"}
@@ -108,7 +109,7 @@ async def get_event_type(tx: Tx, tenant_id: uuid.UUID, id_or_name: str) -> Event
     try:
         condition = event_types.c.event_type_id == uuid.UUID(id_or_name)
     except ValueError:
-        condition = event_types.c.name == id_or_name
+        condition = event_types.c.name == id_or_name if storable(id_or_name) else false()
     row = (await tx.execute(select(event_types).where(event_types.c.tenant_id == tenant_id, condition))).first()
     if row is not None:
         return _event_type(row)

@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select, update
+from sqlalchemy import false, func, select, update
 
 from loyalty.domain import schemas
 from loyalty.domain.benefits import Origin
@@ -41,7 +41,7 @@ from loyalty.services import webhooks as webhook_service
 from loyalty.services.clock import now
 from loyalty.services.event_types import event_secret
 from loyalty.storage.database import Tx
-from loyalty.storage.sql import insert_ignoring_conflicts
+from loyalty.storage.sql import insert_ignoring_conflicts, storable
 from loyalty.storage.tables import event_reactions, events, reactor_activations
 
 # Intrinsic events caused by reactions (BADGE_AWARDED) run reactors too, down to this depth; deeper events are
@@ -579,7 +579,7 @@ async def list_events(
 ) -> tuple[list[StoredEvent], int]:
     condition = events.c.tenant_id == tenant_id
     if where.type:
-        condition = condition & (events.c.type == where.type)
+        condition = condition & (events.c.type == where.type if storable(where.type) else false())
     if where.subject_id:
         condition = condition & (events.c.subject_id == where.subject_id)
     if where.reported_from:

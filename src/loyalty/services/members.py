@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from loyalty.domain import members as rules
@@ -16,6 +16,7 @@ from loyalty.domain.members import Member
 from loyalty.services import events, member_state
 from loyalty.services.clock import now
 from loyalty.storage.database import Tx
+from loyalty.storage.sql import storable
 from loyalty.storage.tables import members, point_accounts
 
 _ACCOUNT_NUMBER_ATTEMPTS = 8
@@ -144,7 +145,7 @@ async def resolve_member(tx: Tx, tenant_id: uuid.UUID, identifier: str) -> Membe
     One query fetches every candidate; the contract's precedence picks among them.
     """
     wanted = read_identifier(identifier)
-    if not wanted.text:
+    if not wanted.text or not storable(wanted.text):
         raise MemberNotFound(identifier)
     clauses: list[ColumnElement[bool]] = [
         members.c.auth_identifier == wanted.text,
@@ -263,7 +264,9 @@ async def list_members(
     order: Literal["ASC", "DESC"],
 ) -> tuple[list[Member], int]:
     condition = (members.c.tenant_id == tenant_id) & members.c.closed_at.is_(None)
-    if search:
+    if search and not storable(search):
+        condition = condition & false()
+    elif search:
         pattern = "%" + search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         condition = condition & members.c.search_text.like(pattern, escape="\\")
     total = (await tx.execute(select(func.count()).select_from(members).where(condition))).scalar_one()
@@ -276,6 +279,8 @@ async def list_members(
 
 async def find_by_auth_identifier(tx: Tx, tenant_id: uuid.UUID, auth_identifier: str) -> Member:
     """The open member whose authIdentifier is this (a member token's ``sub``)."""
+    if not storable(auth_identifier):
+        raise MemberNotFound(auth_identifier)
     row = (
         await tx.execute(
             select(members).where(

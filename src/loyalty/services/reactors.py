@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import false, func, or_, select, update
 
 from loyalty.domain.errors import Conflict, InvalidInput, NotFound
 from loyalty.domain.reactors import (
@@ -22,6 +22,7 @@ from loyalty.services import rewards as reward_service
 from loyalty.services.clock import now
 from loyalty.services.config import bump_config_version
 from loyalty.storage.database import Tx
+from loyalty.storage.sql import storable
 from loyalty.storage.tables import reactors
 
 _UNSET: Any = object()
@@ -178,7 +179,7 @@ async def list_reactors(
     if not include_ended:
         condition = condition & or_(reactors.c.effective_until.is_(None), reactors.c.effective_until > now())
     if event_type:
-        condition = condition & (reactors.c.event_type == event_type)
+        condition = condition & (reactors.c.event_type == event_type if storable(event_type) else false())
     total = (await tx.execute(select(func.count()).select_from(reactors).where(condition))).scalar_one()
     rows = await tx.execute(
         select(reactors).where(condition).order_by(reactors.c.created_at.desc()).limit(limit).offset(skip)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import false, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from loyalty.domain.errors import Conflict, InvalidInput, NotFound
@@ -21,6 +21,7 @@ from loyalty.domain.reactors import parse_moment
 from loyalty.services.clock import now
 from loyalty.services.config import bump_config_version
 from loyalty.storage.database import Tx
+from loyalty.storage.sql import storable
 from loyalty.storage.tables import venues
 
 # What a draft may carry (python names); a patch names only the ones it changes.
@@ -152,7 +153,9 @@ async def resolve_venue(tx: Tx, tenant_id: uuid.UUID, identifier: str) -> Venue:
     row = (
         await tx.execute(
             select(venues).where(
-                venues.c.tenant_id == tenant_id, venues.c.external_identifier == text, venues.c.deleted_at.is_(None)
+                venues.c.tenant_id == tenant_id,
+                venues.c.external_identifier == text if storable(text) else false(),
+                venues.c.deleted_at.is_(None),
             )
         )
     ).first()

@@ -18,6 +18,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from loyalty.storage.types import read_json
 from loyalty.storage.urls import async_url, ensure_sqlite_directory
 
 T = TypeVar("T")
@@ -72,7 +73,7 @@ class Database:
         self.dialect = self.url.get_backend_name()
         kwargs: dict[str, Any] = {"pool_pre_ping": False}
         if self.dialect == "postgresql":
-            kwargs.update(pool_size=pool_size, max_overflow=2 * pool_size)
+            kwargs.update(pool_size=pool_size, max_overflow=2 * pool_size, json_deserializer=read_json)
         else:
             kwargs.update(pool_size=pool_size, max_overflow=2 * pool_size, connect_args={"timeout": 30})
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)

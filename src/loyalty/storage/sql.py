@@ -9,6 +9,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
+def storable(text: str) -> bool:
+    """Whether a stored text could equal ``text``. No backend holds U+0000 (PostgreSQL refuses it outright, and the
+    API refuses it everywhere for that reason), so a lookup by text holding one finds nothing, and must not reach
+    PostgreSQL, which would fail the statement instead."""
+    return "\x00" not in text
+
+
 def insert_ignoring_conflicts(tx: AsyncConnection, table: Table, **values: Any) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING`` for the connection's dialect (both SQLite and PostgreSQL have it)."""
     dialect = postgresql if tx.dialect.name == "postgresql" else sqlite

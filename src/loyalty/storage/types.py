@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,6 +12,20 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+
+_INT64 = 2**63
+
+
+def read_json(text: str) -> Any:
+    """A JSON document as PostgreSQL gives it back. jsonb keeps numbers as decimals, so a float such as ``1e300``
+    comes back written out as a 301-digit integer; the API never accepts integers beyond 64 bits, so a number that
+    large is read as the float it was stored as."""
+    return json.loads(text, parse_int=_stored_integer)
+
+
+def _stored_integer(digits: str) -> int | float:
+    value = int(digits)
+    return value if -_INT64 <= value < _INT64 else float(value)
 
 
 class UTCDateTime(TypeDecorator[datetime]):

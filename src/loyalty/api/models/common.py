@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
 from fastapi import Query
-from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
@@ -41,6 +41,22 @@ def check_json_value(value: Any) -> Any:
 JsonObject = Annotated[dict[str, Any], AfterValidator(check_json_value)]
 
 
+def refuse_nul_characters(value: Any) -> Any:
+    """Refuse U+0000 in any string, key or nested value: PostgreSQL text and jsonb cannot hold it, so no backend
+    accepts it (the same request gets the same answer on SQLite)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain the NUL character (U+0000)")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            refuse_nul_characters(key)
+            refuse_nul_characters(item)
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            refuse_nul_characters(item)
+    return value
+
+
 class RequestModel(BaseModel):
     """A request body: camelCase only, and any field we do not know is refused (no mass assignment).
 
@@ -63,6 +79,12 @@ class RequestModel(BaseModel):
                     {"fields": ", ".join(named)},
                 )
         return handler(data)
+
+    @field_validator("*")
+    @classmethod
+    def _refuse_nul_characters(cls, value: Any) -> Any:
+        # Nested request models check their own fields; this walks strings, lists and free-form JSON.
+        return refuse_nul_characters(value)
 
 
 class ResponseModel(BaseModel):

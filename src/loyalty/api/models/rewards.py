@@ -129,7 +129,8 @@ class _RewardFields(RequestModel):
             elif name in ("venues", "purchasable_for_audiences", "visible_to_audiences"):
                 converted["venue_ids" if name == "venues" else name] = [ref.id for ref in value]
             elif name == "availability":
-                converted[name] = value.model_dump()
+                # An explicit null (allowed on create) means what leaving it out means: from now on, open-ended.
+                converted[name] = value.model_dump() if value is not None else None
             elif name == "details":
                 converted[name] = {
                     locale: {"locale": locale, **texts.model_dump(by_alias=True, exclude_none=True)}
