@@ -44,7 +44,8 @@ async def test_the_demo_program_and_a_burst_of_tills(fresh_database_url: str):
     assert summary["sales"] > 5
     assert summary["pointsEarned"] > 0
     assert set(summary["failures"]) <= {"VOUCHER_ALREADY_BURNED", "INSUFFICIENT_POINTS"}
-    assert summary["latencyMs"]["checkout"]["count"] == summary["sales"]
+    # Every sale was a checkout; a checkout refused (a voucher another till used first) is timed but is no sale.
+    assert summary["latencyMs"]["checkout"]["count"] >= summary["sales"]
 
     code, output = await loyalty_cli(fresh_database_url, "ledger", "verify", "--json")
     assert code == 0, output
