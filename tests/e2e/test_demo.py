@@ -43,7 +43,10 @@ async def test_the_demo_program_and_a_burst_of_tills(fresh_database_url: str):
     summary = json.loads(output)
     assert summary["sales"] > 5
     assert summary["pointsEarned"] > 0
-    assert set(summary["failures"]) <= {"VOUCHER_ALREADY_BURNED", "INSUFFICIENT_POINTS"}
+    # Tills racing for one member's voucher or points are refused with the API's business codes (a voucher another
+    # till used first, one whose discount does not fit the basket): never a server error or a lost connection.
+    assert not set(summary["failures"]) & {"HTTP_ERROR", "UNREACHABLE", "OVERLOADED", "RATE_LIMITED"}
+    assert summary["refused"] <= summary["sales"]
     # Every sale was a checkout; a checkout refused (a voucher another till used first) is timed but is no sale.
     assert summary["latencyMs"]["checkout"]["count"] >= summary["sales"]
 
