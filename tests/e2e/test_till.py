@@ -11,18 +11,10 @@ the SQLite run is also copied to ``docs/screenshots/till-receipt.png``.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -30,14 +22,12 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from loyalty.storage import migrate
-from loyalty.storage.database import Database
-from tests.conftest import BACKENDS, PROJECT_ROOT, create_postgres_database, drop_postgres_database
-from tests.processes import free_port
+from tests.conftest import BACKENDS, PROJECT_ROOT
+from tests.e2e.web_kit import served_tenant
 
 pytest.importorskip("playwright.sync_api")
 
-from playwright.sync_api import Browser, Page, Route, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, ViewportSize, expect
 from playwright.sync_api import Request as BrowserRequest
 
 pytestmark = pytest.mark.e2e
@@ -45,27 +35,9 @@ expect.set_options(timeout=10_000)  # live pricing waits for the server; generou
 
 T = TypeVar("T")
 
-CHROMIUM = Path(os.environ.get("LOYALTY_CHROMIUM", "/usr/bin/chromium"))
-READY_SECONDS = 30
 DOCS_RECEIPT = PROJECT_ROOT / "docs" / "screenshots" / "till-receipt.png"
 TABLET: ViewportSize = {"width": 1024, "height": 768}
 TABLET_PORTRAIT: ViewportSize = {"width": 768, "height": 1024}
-
-# The engine's application with the till mounted, served by uvicorn (``mount_web`` adds nothing when the
-# application already serves the till).
-SERVER = """
-import sys
-
-import uvicorn
-
-from loyalty.api.app import create_app
-from loyalty.api.web import mount_web
-
-app = create_app()
-mount_web(app)
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
-"""
-
 
 # ---------------------------------------------------------------- the server and the program
 
@@ -122,29 +94,6 @@ class Program:
             self.http.post("/v1/commands/redeem_benefit", headers=self.admin, json={"benefitId": bought["id"]})
         )
         return str(redeemed["code"]["value"])
-
-
-async def _create_tenant(url: str) -> tuple[str, tuple[str, str], tuple[str, str]]:
-    from loyalty.services import clients as client_service
-    from loyalty.services import tenants as tenant_service
-
-    database = Database(url)
-    try:
-
-        async def setup(tx: Any) -> tuple[Any, Any, Any]:
-            created = await tenant_service.create_tenant(tx, "Demo café")
-            admin = await client_service.create_client(tx, created.tenant.tenant_id, "admin")
-            pos = await client_service.create_client(tx, created.tenant.tenant_id, "pos", name="till 1")
-            return created, admin, pos
-
-        created, admin, pos = await database.run(setup)
-    finally:
-        await database.dispose()
-    return (
-        created.api_key,
-        (str(admin.client.client_id), admin.client_secret),
-        (str(pos.client.client_id), pos.client_secret),
-    )
 
 
 def _seed(program: Program) -> None:
@@ -217,93 +166,27 @@ def _seed(program: Program) -> None:
     program.offer_id, program.voucher_reward_id = offer["id"], voucher["id"]
 
 
-def _off_the_loop(function: Callable[..., T], *args: Any) -> T:
-    """Runs ``function`` in a thread of its own: Playwright's sync API keeps an event loop running in this one, and
-    the database helpers start their own with ``asyncio.run``."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(function, *args).result()
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 @pytest.fixture(scope="module", params=BACKENDS)
 def program(
     request: pytest.FixtureRequest, postgres_ready: bool, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Program]:
-    """A server process on a fresh database (SQLite or PostgreSQL) with the till mounted and a program seeded."""
+    """A server process on a fresh database (SQLite or PostgreSQL) serving the till, with a program seeded."""
     backend = str(request.param)
     if backend == "postgresql" and not postgres_ready:
         pytest.skip("PostgreSQL not reachable")
-    workdir = tmp_path_factory.mktemp(f"till-{backend}")
-    url = f"sqlite:///{workdir / 'till.db'}" if backend == "sqlite" else _off_the_loop(create_postgres_database)
-    process: subprocess.Popen[bytes] | None = None
-    log = workdir / "server.log"
-    try:
-        _off_the_loop(migrate.upgrade, url)
-        api_key, (admin_id, admin_secret), (pos_id, pos_secret) = _off_the_loop(asyncio.run, _create_tenant(url))
-        port = free_port()
-        with log.open("wb") as sink:
-            process = subprocess.Popen(
-                [sys.executable, "-c", SERVER, str(port)],
-                env={**os.environ, "LOYALTY_DATABASE_URL": url, "LOYALTY_LOG_LEVEL": "WARNING"},
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        base_url = f"http://127.0.0.1:{port}"
-        with httpx.Client(base_url=base_url, timeout=30) as http:
-            deadline = time.monotonic() + READY_SECONDS
-            while True:
-                assert process.poll() is None, f"the server exited early:\n{log.read_text(errors='replace')}"
-                with contextlib.suppress(httpx.TransportError):
-                    if http.get("/readyz").status_code == 200:
-                        break
-                assert time.monotonic() < deadline, f"the server was not ready:\n{log.read_text(errors='replace')}"
-                time.sleep(0.1)
-            token = http.post(
-                "/v1/oauth/token",
-                headers={"X-Api-Key": api_key},
-                data={"grant_type": "client_credentials", "client_id": admin_id, "client_secret": admin_secret},
-            )
-            assert token.status_code == 200, token.text
-            admin = {"X-Api-Key": api_key, "Authorization": f"Bearer {token.json()['access_token']}"}
-            seeded = Program(base_url, backend, api_key, pos_id, pos_secret, http, admin, log=log)
-            _seed(seeded)
-            yield seeded
-    finally:
-        if process is not None:
-            _stop(process)
-        if backend == "postgresql":
-            _off_the_loop(drop_postgres_database, url)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (scripts/install installs Debian's)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True)
-        try:
-            yield launched
-        finally:
-            launched.close()
-
-
-@pytest.fixture(scope="module")
-def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    chosen = os.environ.get("LOYALTY_SCREENSHOTS")
-    directory = Path(chosen) if chosen else tmp_path_factory.mktemp("screenshots")
-    directory.mkdir(parents=True, exist_ok=True)
-    return directory
+    with served_tenant(backend, tmp_path_factory.mktemp(f"till-{backend}")) as served:
+        seeded = Program(
+            served.base_url,
+            backend,
+            served.api_key,
+            served.pos_id,
+            served.pos_secret,
+            served.http,
+            served.admin,
+            log=served.log,
+        )
+        _seed(seeded)
+        yield seeded
 
 
 @dataclass

@@ -1,8 +1,9 @@
-"""The reference web till, served by the engine at ``/pos/``.
+"""The engine's two web apps: the reference till at ``/pos/`` and the operator console at ``/console/``.
 
-The till is a handful of static files (HTML, CSS, JavaScript modules and a demo catalogue) in the package
-``loyalty.web`` under ``pos/``; there is no build step and nothing is loaded from anywhere else. It talks to the
-same ``/v1`` API as any other till, with a POS client's credentials.
+Each app is a handful of static files (HTML, CSS, JavaScript modules, images) in the package ``loyalty.web``, one
+directory per app; there is no build step at run time and nothing is loaded from anywhere else (the console's chart
+library is vendored into its directory, see ``web/console/VENDORED.md``). Both talk to the same ``/v1`` API as any
+other client, with a client's credentials: the till with a POS client's, the console with an admin client's.
 
 The files are served by explicit routes rather than a static-files mount in HTML mode: the engine drops trailing
 slashes before routing (``/pos/`` arrives as ``/pos``), and the mount's "add a slash" redirect would then loop. Only
@@ -20,8 +21,9 @@ from starlette.exceptions import HTTPException
 
 import loyalty.web
 
-PREFIX = "/pos"
-ROUTE_NAME = "pos_till"
+# URL prefix → directory of the app in the package.
+APPS = {"/pos": "pos", "/console": "console"}
+ROUTE_NAME = "web_app"
 
 MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -32,7 +34,7 @@ MEDIA_TYPES = {
     ".png": "image/png",
 }
 
-# The till loads only its own files and calls only its own origin.
+# The apps load only their own files and call only their own origin.
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -41,18 +43,21 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "X-Frame-Options": "DENY",
-    # Revalidate on every load, so a till picks up a new version of the engine at once.
+    # Revalidate on every load, so a till or a console picks up a new version of the engine at once.
     "Cache-Control": "no-cache",
 }
 
 
+def app_directory(name: str) -> Path:
+    return Path(loyalty.web.__file__).resolve().parent / name
+
+
 def till_directory() -> Path:
-    return Path(loyalty.web.__file__).resolve().parent / "pos"
+    return app_directory("pos")
 
 
-def till_assets(directory: Path | None = None) -> dict[str, tuple[Path, str]]:
-    """Every servable file of the till, by name: its path and media type."""
-    directory = directory or till_directory()
+def app_assets(directory: Path) -> dict[str, tuple[Path, str]]:
+    """Every servable file of an app, by name: its path and media type."""
     if not directory.is_dir():
         return {}
     return {
@@ -62,27 +67,38 @@ def till_assets(directory: Path | None = None) -> dict[str, tuple[Path, str]]:
     }
 
 
-def mount_web(app: FastAPI) -> None:
-    """Serve the till at ``/pos/`` (``index.html``) and its files under ``/pos/…``. Calling it twice adds nothing."""
-    if any(getattr(route, "name", None) == ROUTE_NAME for route in app.router.routes):
-        return
-    assets = till_assets()
+def till_assets(directory: Path | None = None) -> dict[str, tuple[Path, str]]:
+    return app_assets(directory or till_directory())
 
-    def file(name: str) -> Response:
-        found = assets.get(name)
+
+def _mount_app(app: FastAPI, prefix: str, directory: Path) -> None:
+    assets = app_assets(directory)
+    name = ROUTE_NAME + prefix.replace("/", "_")
+
+    def file(file_name: str) -> Response:
+        found = assets.get(file_name)
         if found is None:
             raise HTTPException(status_code=404)
         path, media_type = found
         return FileResponse(path, media_type=media_type, headers=SECURITY_HEADERS)
 
-    async def till_page() -> Response:
+    async def index_page() -> Response:
         return file("index.html")
 
-    async def till_file(name: str) -> Response:
+    async def app_file(name: str) -> Response:
         return file(name)
 
-    for path in (PREFIX, PREFIX + "/"):
-        app.add_api_route(path, till_page, methods=["GET", "HEAD"], include_in_schema=False, name=ROUTE_NAME)
+    for path in (prefix, prefix + "/"):
+        app.add_api_route(path, index_page, methods=["GET", "HEAD"], include_in_schema=False, name=name)
     app.add_api_route(
-        PREFIX + "/{name}", till_file, methods=["GET", "HEAD"], include_in_schema=False, name=ROUTE_NAME + "_file"
+        prefix + "/{name}", app_file, methods=["GET", "HEAD"], include_in_schema=False, name=name + "_file"
     )
+
+
+def mount_web(app: FastAPI) -> None:
+    """Serve each app at its prefix (``index.html``) and its files under ``prefix/…``. Calling it twice adds
+    nothing."""
+    mounted = {getattr(route, "name", None) for route in app.router.routes}
+    for prefix, directory in APPS.items():
+        if ROUTE_NAME + prefix.replace("/", "_") not in mounted:
+            _mount_app(app, prefix, app_directory(directory))
