@@ -93,8 +93,8 @@ def succeeded(answers: Iterable[httpx.Response]) -> list[Any]:
 async def assert_ledger_clean(db: Database, kit: TenantKit) -> None:
     async def work(tx: Any) -> list[point_service.LedgerMismatch]:
         found: list[point_service.LedgerMismatch] = []
-        async for _, batch in point_service.verify_ledger(tx):
-            found.extend(m for m in batch if str(m.tenant_id) == kit.tenant_id)
+        async for _, batch in point_service.verify_ledger(tx, tenant_id=uuid.UUID(kit.tenant_id)):
+            found.extend(batch)
         return found
 
     assert await db.run(work, write=False) == []

@@ -283,3 +283,28 @@ async def test_ledger_verify_exits_0_on_a_clean_ledger_and_1_with_the_mismatch_l
 async def test_ledger_verify_on_an_empty_database_is_ok(fresh_database_url):
     code, report = await ledger_verify(fresh_database_url)
     assert (code, report) == (0, {"accounts": 0, "mismatches": [], "ok": True})
+
+
+async def test_verifying_one_tenant_checks_its_accounts_only(db):
+    tenant_id = await new_tenant(db)
+    other_tenant = await new_tenant(db)
+    members = [await new_member(db, tenant_id) for _ in range(3)]
+    stranger = await new_member(db, other_tenant)
+    await adjust(db, other_tenant, stranger, 25)
+    await corrupt(db, other_tenant, stranger, balance=3)
+    try:
+
+        async def work(tx: Any) -> tuple[int, list[point_service.LedgerMismatch]]:
+            checked, found = 0, []
+            async for count, mismatches in point_service.verify_ledger(tx, batch_size=2, tenant_id=tenant_id):
+                checked += count
+                found.extend(mismatches)
+            return checked, found
+
+        checked, found = await db.run(work, write=False)
+        assert found == []  # the other tenant's corrupted account is not looked at
+        assert checked == len(members)
+        _, theirs = await mismatches_of(db, other_tenant)
+        assert theirs == [point_service.LedgerMismatch(other_tenant, stranger, "balance", 28, 25)]
+    finally:
+        await corrupt(db, other_tenant, stranger, balance=-3)

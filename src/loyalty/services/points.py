@@ -429,13 +429,15 @@ async def count_accounts(tx: Tx) -> int:
     return int((await tx.execute(select(func.count()).select_from(point_accounts))).scalar_one())
 
 
-async def verify_ledger(tx: Tx, batch_size: int = 1000) -> AsyncIterator[tuple[int, list[LedgerMismatch]]]:
+async def verify_ledger(
+    tx: Tx, batch_size: int = 1000, *, tenant_id: uuid.UUID | None = None
+) -> AsyncIterator[tuple[int, list[LedgerMismatch]]]:
     """Check every account against its entries and lots, batch by batch.
 
     Yields (accounts checked in this batch, mismatches found) so a caller can show progress. Balance must equal
     the sum of all deltas, pending points the sum of the pending deltas, and lifetime earn the sum of the deltas
     of EARN-impact entries; the spendable lots must hold exactly the balance the entries give (none when it is
-    negative) and the pending lots exactly the pending points they give.
+    negative) and the pending lots exactly the pending points they give. ``tenant_id`` checks one tenant only.
     """
     account = point_accounts.c
     entry = point_entries.c
@@ -444,6 +446,8 @@ async def verify_ledger(tx: Tx, batch_size: int = 1000) -> AsyncIterator[tuple[i
         query = select(account.tenant_id, account.member_id, account.balance, account.pending, account.lifetime_earn)
         if after is not None:
             query = query.where(tuple_(account.tenant_id, account.member_id) > tuple_(*after))
+        if tenant_id is not None:
+            query = query.where(account.tenant_id == tenant_id)
         batch = (await tx.execute(query.order_by(account.tenant_id, account.member_id).limit(batch_size))).all()
         if not batch:
             return
