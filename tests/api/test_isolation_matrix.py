@@ -72,6 +72,7 @@ PATH_ROUTES: dict[str, PathRoute] = {
     "GET /v1/users/{id}/wallet": PathRoute(("member",), "USER_NOT_FOUND"),
     "GET /v1/users/{id}/wallet/predictions": PathRoute(("member",), "USER_NOT_FOUND"),
     "GET /v1/users/{id}/points": PathRoute(("member",), "USER_NOT_FOUND"),
+    "GET /v1/users/{id}/audiences": PathRoute(("member",), "USER_NOT_FOUND"),
     # clients
     "DELETE /v1/clients/{client_id}": PathRoute(("client",), "CLIENT_NOT_FOUND"),
     # events and their configuration
@@ -84,6 +85,7 @@ PATH_ROUTES: dict[str, PathRoute] = {
     "GET /v1/event_reactors/{id}": PathRoute(("reactor",), "REACTOR_NOT_FOUND"),
     "PATCH /v1/event_reactors/{id}": PathRoute(("reactor",), "REACTOR_NOT_FOUND", {"description": HIJACK}),
     "DELETE /v1/event_reactors/{id}": PathRoute(("reactor",), "REACTOR_NOT_FOUND"),
+    "GET /v1/event_reactors/{id}/versions": PathRoute(("reactor",), "REACTOR_NOT_FOUND"),
     "GET /v1/badges/{id}": PathRoute(("badge",), "BADGE_NOT_FOUND"),
     "PATCH /v1/badges/{id}": PathRoute(("badge",), "BADGE_NOT_FOUND", {"status": "ARCHIVED"}),
     "GET /v1/webhook_deliveries/{id}": PathRoute(("webhook_delivery",), "WEBHOOK_DELIVERY_NOT_FOUND"),
@@ -140,6 +142,8 @@ PATH_ROUTES: dict[str, PathRoute] = {
     "GET /v1/points_liability_criteria/{id}": PathRoute(("criterion",), "CRITERIA_NOT_FOUND"),
     "PATCH /v1/points_liability_criteria/{id}": PathRoute(("criterion",), "CRITERIA_NOT_FOUND", {"isActive": False}),
     "DELETE /v1/points_liability_criteria/{id}": PathRoute(("criterion",), "CRITERIA_NOT_FOUND"),
+    # the audit trail
+    "GET /v1/audit_log/{id}": PathRoute(("audit_entry",), "AUDIT_ENTRY_NOT_FOUND"),
 }
 
 # Calls on the caller's own objects refused for a reason other than the name (the object was found).
@@ -333,6 +337,10 @@ REFERENCES: list[tuple[str, Probe]] = [
     ("GET /v1/events", Probe(None, params={"type": "{eventType}"})),
     ("GET /v1/webhook_deliveries", Probe(None, params={"eventId": "{event}"})),
     ("GET /v1/event_reactors", Probe(None, params={"eventType": "{eventType}"})),
+    # The audit trail filtered by the other tenant's members, objects and admin client finds nothing.
+    ("GET /v1/audit_log", Probe(None, params={"target": "{member}"})),
+    ("GET /v1/audit_log", Probe(None, params={"target": "{reward}"})),
+    ("GET /v1/audit_log", Probe(None, params={"actor": "{adminClient}"})),
     ("POST /v1/rewards", Probe((400, "CATEGORY_NOT_FOUND"), body={**NEW_REWARD, "category": {"id": "{category}"}})),
     ("POST /v1/rewards", Probe((400, "TIER_NOT_FOUND"), body={**NEW_REWARD, "tier": {"id": "{tier}"}})),
     ("POST /v1/rewards", Probe((400, "VENUE_NOT_FOUND"), body={**NEW_REWARD, "venues": [{"id": "{venue}"}]})),
@@ -656,6 +664,8 @@ async def build_world(client: httpx.AsyncClient, db: Database, kit: TenantKit, t
             },
         )
     )
+    # The latest change the admin made (the criterion), as the audit trail recorded it.
+    audit_entry = ok(await client.get("/v1/audit_log", headers=admin, params={"limit": 1}))[0]
     forms = {
         "member": {
             "id": member["id"],
@@ -682,6 +692,7 @@ async def build_world(client: httpx.AsyncClient, db: Database, kit: TenantKit, t
         "order": {"id": order["id"], "externalId": order["externalId"]},
         "checkout": {"id": checkout["id"], "externalId": checkout["externalId"]},
         "criterion": {"id": criterion["id"]},
+        "audit_entry": {"id": audit_entry["id"]},
     }
     extras = {
         "redeemedBenefit": revealed["id"],
@@ -689,6 +700,7 @@ async def build_world(client: httpx.AsyncClient, db: Database, kit: TenantKit, t
         "poolCode": code["value"],
         "eventType": type_name,
         "timezone": timezone,
+        "adminClient": kit.admin_client_id,
     }
     return World(kit, forms, member, member_headers(kit, member), extras)
 

@@ -9,8 +9,8 @@ Each operation gets a tenant of its own. Generated path parameters, member heade
 identifier fields of bodies, are swapped for the identifiers of real objects about half of the time (the choice is
 drawn by Hypothesis, so a failure replays and shrinks), so requests reach past "not found": a member (with points),
 an event type with a reactor and an event, a badge, a venue, a tier, an audience, a reward category, a code pool with
-a code, a reward with a discount, a static code reward, a benefit, an order, a points liability criterion. Each is
-made the first time one of the operation's examples names it.
+a code, a reward with a discount, a static code reward, a benefit, an order, a points liability criterion, an audit
+entry. Each is made the first time one of the operation's examples names it.
 
 Three tests share that set-up: random requests (``repeats(ci=15, soak=300)`` per operation), the examples the
 document gives, and schemathesis' coverage phase (every parameter and field at and past its limits). Outside a soak
@@ -222,6 +222,8 @@ QUERY_FIELDS = {
     "venue": "venues",
     "eventType": "event_type_names",
     "eventId": "events",
+    "actor": "clients",
+    "target": "users",
 }
 BODY_FIELDS = {
     "actorId": "users",
@@ -289,6 +291,7 @@ class Seeds:
             ),
             "benefit": self._benefit,
             "order": self._order,
+            "audit_entry": self._audit_entry,
             "criterion": lambda: self._create(
                 "/v1/points_liability_criteria",
                 {
@@ -343,6 +346,12 @@ class Seeds:
         member = await self._create("/v1/users", member_body(externalIdentifier="CARD-0001"))
         await self._create("/v1/commands/adjust_points", {"actorId": member["id"], "points": 5000})
         return member
+
+    async def _audit_entry(self) -> dict[str, Any]:
+        await self.get("member")  # its sign-up and its points are admin changes
+        answer = await self.http.get("/v1/audit_log", headers=self.kit.admin, params={"limit": 1})
+        assert answer.status_code == 200, answer.text
+        return dict(answer.json()["data"][0])
 
     async def _reactor(self) -> dict[str, Any]:
         await self.get("event_type")
@@ -401,6 +410,7 @@ SEEDED_KINDS = {
     "discounts": "discount",
     "benefits": "benefit",
     "points_liability_criteria": "criterion",
+    "audit_log": "audit_entry",
 }
 # Values that need nothing made.
 FIXED_CHOICES: dict[str, list[Any]] = {

@@ -253,3 +253,21 @@ def test_lots_are_backfilled_from_existing_balances(empty_url: str):
     assert activity[members[0]] is not None
     assert activity[members[1]] is not None
     assert activity[members[2]] is None
+
+
+def test_the_audit_trail_revision_goes_down_and_up_alone(empty_url: str):
+    """0009 adds the audit trail and nothing else: down to 0008 drops only its table, and up again restores it as
+    the table definitions say."""
+    migrate.upgrade(empty_url)
+    migrate.downgrade(empty_url, "0008")
+    assert revision_of(empty_url) == "0008"
+    assert table_names(empty_url) == (ENGINE_TABLES - {"audit_entries"}) | {"alembic_version"}
+
+    migrate.upgrade(empty_url)
+    assert revision_of(empty_url) == "0009"
+    assert "audit_entries" in table_names(empty_url)
+    indexes = inspect_database(empty_url, lambda conn: inspect(conn).get_indexes("audit_entries"))
+    assert [(i["name"], i["column_names"]) for i in indexes] == [
+        ("ix_audit_entries_tenant_id_occurred_at", ["tenant_id", "occurred_at"])
+    ]
+    assert schema_differences(empty_url) == []

@@ -16,6 +16,7 @@ from loyalty.api.limits import Limits
 from loyalty.api.observability import RequestLogMiddleware, TrailingSlashMiddleware
 from loyalty.api.routes import (
     audiences,
+    audit,
     badges,
     benefits,
     categories,
@@ -23,6 +24,7 @@ from loyalty.api.routes import (
     clients,
     code_pools,
     commands,
+    dashboard,
     event_types,
     events,
     liability,
@@ -64,6 +66,8 @@ ROUTE_MODULES = (
     orders,
     checkouts,
     liability,
+    audit,
+    dashboard,
     ops,
 )
 

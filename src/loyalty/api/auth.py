@@ -68,7 +68,12 @@ async def authenticate(request: Request, api_key: str | None, token: str | None)
             raise NotAuthenticated("The client of this token was revoked.", code="INVALID_TOKEN")
         granted = frozenset(str(claims.get("scope", "")).split()) & effective_scopes(client.scopes)
         return Principal(
-            tenant=tenant, kind=PrincipalKind.CLIENT, credential=f"client:{client.client_id}", scopes=granted
+            tenant=tenant,
+            kind=PrincipalKind.CLIENT,
+            credential=f"client:{client.client_id}",
+            scopes=granted,
+            client_id=client.client_id,
+            client_name=client.name,
         )
     subject = await tokens.verify_user_token(tenant, token)
     return Principal(tenant=tenant, kind=PrincipalKind.USER, credential=f"user:{subject}", subject=subject)

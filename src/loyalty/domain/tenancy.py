@@ -83,6 +83,9 @@ class Principal:
     scopes: frozenset[str] = field(default_factory=frozenset)
     subject: str | None = None
     event_secret: str | None = None
+    # A client principal's client, as the audit trail names it.
+    client_id: uuid.UUID | None = None
+    client_name: str | None = None
 
     def has(self, scope: Scope) -> bool:
         return self.kind is PrincipalKind.CLIENT and (scope.value in self.scopes or Scope.ADMIN.value in self.scopes)

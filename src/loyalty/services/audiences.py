@@ -50,8 +50,11 @@ __all__ = [
     "Audience",
     "AudienceDraft",
     "AudienceMember",
+    "Count",
+    "Membership",
     "Refresh",
     "audience_results",
+    "count_matching",
     "create_audience",
     "delete_audience",
     "get_audience",
@@ -59,6 +62,7 @@ __all__ = [
     "live_audiences",
     "member_audience_ids",
     "member_audiences",
+    "memberships",
     "reassess_members",
     "refresh_audience",
     "update_audience",
@@ -93,6 +97,18 @@ class Refresh:
     audience: Audience
     joined: int
     left: int
+
+
+@dataclass(frozen=True)
+class Membership:
+    audience: Audience
+    joined_at: datetime
+
+
+@dataclass(frozen=True)
+class Count:
+    matching: int
+    assessed: int
 
 
 def _audience(row: Any) -> Audience:
@@ -283,12 +299,34 @@ async def member_audiences(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID) -
     return [_audience(r) for r in rows]
 
 
+async def memberships(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID) -> list[Membership]:
+    """The active audiences the member is in and since when, oldest membership first."""
+    query = _memberships(tenant_id, member_id).add_columns(audience_members.c.joined_at)
+    rows = await tx.execute(query.order_by(audience_members.c.joined_at, audiences.c.created_at))
+    return [Membership(audience=_audience(r), joined_at=r.joined_at) for r in rows]
+
+
 async def member_audience_ids(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID) -> frozenset[uuid.UUID]:
     """Ids of the active audiences the member is in (what reward eligibility checks)."""
     return frozenset(a.audience_id for a in await member_audiences(tx, tenant_id, member_id))
 
 
 # ---- reassessment ----
+
+
+async def count_matching(tx: Tx, tenant_id: uuid.UUID, draft: AudienceDraft) -> Count:
+    """A dry run of a definition: how many open members its criteria admit now. The members are assessed as a
+    refresh assesses them (the same documents, in the same batches), and nothing is written."""
+    if draft.criteria is None:
+        raise InvalidInput("criteriaDefinition.criteria is required.", code="VALIDATION_ERROR")
+    _check(draft)
+    validator = compile_criteria(draft.criteria)
+    matching = assessed = 0
+    async for batch in member_state.open_member_batches(tx, tenant_id):
+        documents = await _documents(tx, tenant_id, batch)
+        assessed += len(documents)
+        matching += sum(1 for document in documents.values() if validator.is_valid(document))
+    return Count(matching=matching, assessed=assessed)
 
 
 async def _documents(tx: Tx, tenant_id: uuid.UUID, member_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, Any]]:

@@ -108,7 +108,8 @@ async def load_member_rules(tx: Tx, tenant_id: uuid.UUID) -> MemberRules:
     )
 
 
-async def _open_member_batches(tx: Tx, tenant_id: uuid.UUID) -> AsyncIterator[list[uuid.UUID]]:
+async def open_member_batches(tx: Tx, tenant_id: uuid.UUID) -> AsyncIterator[list[uuid.UUID]]:
+    """The ids of the tenant's open members, in batches of 500, in id order."""
     after: uuid.UUID | None = None
     while True:
         query = select(members.c.member_id).where(members.c.tenant_id == tenant_id, members.c.closed_at.is_(None))
@@ -139,7 +140,7 @@ async def reassess_everyone(
     token = _uncommitted.set((tenant_id, fresh))
     joins = leaves = 0
     try:
-        async for batch in _open_member_batches(tx, tenant_id):
+        async for batch in open_member_batches(tx, tenant_id):
             await _lock_accounts(tx, tenant_id, batch)
             joined, left = await _reassess(tx, tenant_id, batch, tier_set, audiences)
             joins, leaves = joins + joined, leaves + left
@@ -157,7 +158,7 @@ async def review_tiers(tx: Tx, tenant_id: uuid.UUID) -> int:
     if not any(t.calculation is Calculation.CALENDAR_PERIOD for t in rules.tiers):
         return 0
     moved = 0
-    async for batch in _open_member_batches(tx, tenant_id):
+    async for batch in open_member_batches(tx, tenant_id):
         await _lock_accounts(tx, tenant_id, batch)
         depth = _nesting.get()
         token = _nesting.set(depth + 1)

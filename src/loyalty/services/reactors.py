@@ -172,6 +172,28 @@ async def get_reactor(tx: Tx, tenant_id: uuid.UUID, reactor_id: uuid.UUID) -> Re
     return _reactor(row)
 
 
+async def versions(tx: Tx, tenant_id: uuid.UUID, reactor_id: uuid.UUID) -> list[Reactor]:
+    """Every version of the reactor that ``reactor_id`` is one version of, oldest first.
+
+    Versions form a chain through ``previous_version_id`` (an edit ends a version and adds exactly one successor;
+    editing an ended one is refused). The tenant's links are read in one query and walked both ways from the
+    version named, then the chain's rows in a second."""
+    await get_reactor(tx, tenant_id, reactor_id)
+    links = await tx.execute(
+        select(reactors.c.reactor_id, reactors.c.previous_version_id).where(reactors.c.tenant_id == tenant_id)
+    )
+    previous = {row.reactor_id: row.previous_version_id for row in links}
+    following = {before: after for after, before in previous.items() if before is not None}
+    chain = [reactor_id]
+    while (earlier := previous.get(chain[0])) is not None:
+        chain.insert(0, earlier)
+    while (later := following.get(chain[-1])) is not None:
+        chain.append(later)
+    rows = await tx.execute(select(reactors).where(reactors.c.tenant_id == tenant_id, reactors.c.reactor_id.in_(chain)))
+    found = {row.reactor_id: _reactor(row) for row in rows}
+    return [found[version] for version in chain]
+
+
 async def list_reactors(
     tx: Tx, tenant_id: uuid.UUID, *, include_ended: bool, event_type: str | None, limit: int, skip: int
 ) -> tuple[list[Reactor], int]:

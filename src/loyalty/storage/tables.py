@@ -740,3 +740,33 @@ points_liability_criteria = Table(
     UniqueConstraint("tenant_id", "expiry_slot"),
     ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
 )
+
+# ---- the audit trail ----
+
+# One row per successful state-changing request of an admin client, written in the request's own transaction: a
+# row exists exactly when the change does (a failed or rolled-back command leaves none, a replay adds none).
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("tenant_id", Uuid, nullable=False),
+    Column("audit_id", Uuid, nullable=False),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    # The client, and its name as it was then (clients are revoked, never renamed or deleted).
+    Column("actor_client_id", Uuid, nullable=False),
+    Column("actor_name", String(200), nullable=False),
+    Column("method", String(8), nullable=False),
+    # The route template (/v1/users/{id}/points) and the concrete path.
+    Column("route", String(255), nullable=False),
+    Column("path", Text, nullable=False),
+    # Path parameter → value; `targets` holds the same values one a line ("\n<a>\n<b>\n") for the target filter.
+    Column("target_ids", JsonDocument, nullable=False),
+    Column("targets", Text, nullable=False),
+    # The request body, redacted and capped (domain/audit.py); a truncated one is a string, the start of its text.
+    Column("request_body", JsonDocument, nullable=True),
+    Column("request_body_truncated", Boolean, nullable=False, server_default=false()),
+    Column("status_code", Integer, nullable=False),
+    Column("idempotency_key", String(255), nullable=True),
+    PrimaryKeyConstraint("tenant_id", "audit_id"),
+    ForeignKeyConstraint(["tenant_id"], ["tenants.tenant_id"]),
+    Index(None, "tenant_id", "occurred_at"),
+)

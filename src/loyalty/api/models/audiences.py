@@ -9,7 +9,7 @@ from pydantic import Field, StringConstraints
 from loyalty.api.models.common import JsonObject, RequestModel, ResponseModel, Timestamp
 from loyalty.api.models.members import UserOut
 from loyalty.domain.audiences import CRITERIA_FORMAT, Audience
-from loyalty.services.audiences import AudienceMember, Refresh
+from loyalty.services.audiences import AudienceMember, Count, Membership, Refresh
 
 AudienceName = Annotated[str, StringConstraints(min_length=2, max_length=200)]
 AudienceDescription = Annotated[str, StringConstraints(min_length=2, max_length=1024)]
@@ -113,3 +113,29 @@ class RefreshOut(ResponseModel):
     @classmethod
     def of(cls, refresh: Refresh) -> RefreshOut:
         return cls(audience=AudienceOut.of(refresh.audience), joined=refresh.joined, left=refresh.left)
+
+
+class AudienceCountOut(ResponseModel):
+    count: int = Field(description="Open members the criteria admit now.")
+    assessed: int = Field(description="Open members assessed.")
+
+    @classmethod
+    def of(cls, found: Count) -> AudienceCountOut:
+        return cls(count=found.matching, assessed=found.assessed)
+
+
+class MemberAudienceOut(ResponseModel):
+    id: str
+    name: str
+    description: str | None
+    joined_at: Timestamp = Field(description="When the member joined the audience.")
+
+    @classmethod
+    def of(cls, membership: Membership) -> MemberAudienceOut:
+        audience = membership.audience
+        return cls(
+            id=str(audience.audience_id),
+            name=audience.name,
+            description=audience.description,
+            joined_at=membership.joined_at,
+        )

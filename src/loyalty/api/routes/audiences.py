@@ -10,11 +10,14 @@ from fastapi.responses import Response
 from loyalty.api.auth import ADMIN, ADMIN_POS
 from loyalty.api.commands import run_command, run_query
 from loyalty.api.envelope import Page, Success, errors, success
+from loyalty.api.members_access import member_named
 from loyalty.api.models.audiences import (
+    AudienceCountOut,
     AudienceDefinition,
     AudienceMemberOut,
     AudienceOut,
     AudiencePatch,
+    MemberAudienceOut,
     RefreshOut,
 )
 from loyalty.api.models.common import Pagination, pagination
@@ -31,14 +34,9 @@ def _audience_id(raw: str) -> uuid.UUID:
     return path_id(raw, NotFound("No such audience.", code="AUDIENCE_NOT_FOUND"))
 
 
-@router.post("/audiences", response_model=Success[AudienceOut], responses=errors(400, 401, 403, 409, 422))
-async def create_audience(
-    request: Request, body: AudienceDefinition, principal: Principal = Depends(ADMIN)
-) -> Response:
-    """Create an audience; an active one assesses every member at once. Criteria must be `JSON_SCHEMA`
-    (WLL's `QUERY_TREE` and `JSONATA`: 400 `UNSUPPORTED_FIELD`); an invalid schema is 400 `INVALID_SCHEMA`."""
+def _draft(body: AudienceDefinition) -> audience_service.AudienceDraft:
     criteria = body.criteria_definition
-    draft = audience_service.AudienceDraft(
+    return audience_service.AudienceDraft(
         name=body.name,
         description=body.description,
         is_active=body.is_active,
@@ -49,10 +47,33 @@ async def create_audience(
         send_left_event=body.send_audience_left_event,
     )
 
+
+@router.post("/audiences", response_model=Success[AudienceOut], responses=errors(400, 401, 403, 409, 422))
+async def create_audience(
+    request: Request, body: AudienceDefinition, principal: Principal = Depends(ADMIN)
+) -> Response:
+    """Create an audience; an active one assesses every member at once. Criteria must be `JSON_SCHEMA`
+    (WLL's `QUERY_TREE` and `JSONATA`: 400 `UNSUPPORTED_FIELD`); an invalid schema is 400 `INVALID_SCHEMA`."""
+    draft = _draft(body)
+
     async def effect(tx: Tx) -> AudienceOut:
         return AudienceOut.of(await audience_service.create_audience(tx, principal.tenant.tenant_id, draft))
 
     return await run_command(request, principal, effect)
+
+
+@router.post("/audiences/count", response_model=Success[AudienceCountOut], responses=errors(400, 401, 403))
+async def count_audience(request: Request, body: AudienceDefinition, principal: Principal = Depends(ADMIN)) -> Response:
+    """(ext) A dry run of `POST /v1/audiences`: how many open members the definition's criteria admit now, out of
+    how many assessed. Nothing is written (a read, so `Idempotency-Key` is not needed and not kept)."""
+    draft = _draft(body)
+
+    async def query(tx: Tx) -> Response:
+        return success(
+            AudienceCountOut.of(await audience_service.count_matching(tx, principal.tenant.tenant_id, draft))
+        )
+
+    return await run_query(request, query)
 
 
 @router.get("/audiences", response_model=Page[AudienceOut], responses=errors(400, 401, 403))
@@ -142,3 +163,15 @@ async def refresh_audience(request: Request, id: str, principal: Principal = Dep
         return RefreshOut.of(await audience_service.refresh_audience(tx, principal.tenant.tenant_id, audience_id))
 
     return await run_command(request, principal, effect)
+
+
+@router.get("/users/{id}/audiences", response_model=Success[list[MemberAudienceOut]], responses=errors(401, 403, 404))
+async def member_audiences(request: Request, id: str, principal: Principal = Depends(ADMIN)) -> Response:
+    """(ext) The active audiences the member (any identifier) is in, with when they joined, oldest first."""
+
+    async def query(tx: Tx) -> Response:
+        member = await member_named(tx, principal, id)
+        found = await audience_service.memberships(tx, principal.tenant.tenant_id, member.member_id)
+        return success([MemberAudienceOut.of(m) for m in found])
+
+    return await run_query(request, query)

@@ -57,7 +57,7 @@ async def price_basket(request: Request, body: BasketBody, principal: Principal 
         estimated = await checkout_service.estimate_points(tx, tenant_id, quote, draft, _names(body))
         return PricedBasketOut.of(quote.result, refused, estimated)
 
-    return await run_command(request, principal, effect)
+    return await run_command(request, principal, effect, dry_run=True)
 
 
 @router.post("/checkouts", response_model=Success[ReceiptOut], responses=errors(400, 401, 403, 404, 409, 422))

@@ -66,7 +66,7 @@ async def dry_run_event(request: Request, body: EventDefinition, principal: Prin
     async def effect(tx: Tx) -> EventOut:
         return EventOut.of(await event_service.test_reaction(tx, principal.tenant, **_report(body, principal)))
 
-    return await run_command(request, principal, effect)
+    return await run_command(request, principal, effect, dry_run=True)
 
 
 @router.get("/events", response_model=Page[EventOut], responses=errors(400, 401, 403, 404))

@@ -73,6 +73,19 @@ async def get_reactor(request: Request, id: str, principal: Principal = Depends(
     return await run_query(request, query)
 
 
+@router.get("/event_reactors/{id}/versions", response_model=Success[list[ReactorOut]], responses=errors(401, 403, 404))
+async def reactor_versions(request: Request, id: str, principal: Principal = Depends(ADMIN)) -> Response:
+    """(ext) Every version of the reactor that `id` names (any of its versions), oldest first: each edit ended the
+    one before it (`effectivity.end`) and points back to it (`previousVersionId`)."""
+    reactor_id = _reactor_id(id)
+
+    async def query(tx: Tx) -> Response:
+        found = await reactor_service.versions(tx, principal.tenant.tenant_id, reactor_id)
+        return success([ReactorOut.of(r) for r in found])
+
+    return await run_query(request, query)
+
+
 @router.patch(
     "/event_reactors/{id}", response_model=Success[ReactorOut], responses=errors(400, 401, 403, 404, 409, 422)
 )
