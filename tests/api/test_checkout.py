@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from loyalty.storage import tables
+from tests.api.test_orders import member_order
 from tests.api.test_vouchers import add_discount, create_reward, member_with_points, purchase, redeem
 from tests.conftest import TenantKit
 
@@ -276,6 +277,74 @@ async def test_a_full_refund_restores_the_vouchers_only_when_the_setting_says_so
         assert after.status_code == 200, after.text
     else:
         assert after.json()["data"]["code"] == "VOUCHER_ALREADY_BURNED"
+
+
+async def test_a_void_or_refund_gives_back_only_the_burn_of_its_own_sale(client, tenant: TenantKit):
+    """Sale A uses the voucher; A's full refund gives it back; sale B uses it again. Voiding A must leave it burned
+    (it is B's now); voiding B gives it back."""
+    ok(await client.patch("/v1/settings", headers=tenant.admin, json={"restoreVouchersOnRefund": True}))
+    member = await member_with_points(client, tenant, 0)
+    code = await voucher_code(client, tenant, member, 100)
+    check = {"code": code, "allowFutureValidation": True}
+
+    async def voucher_state() -> str:
+        answer = await client.post("/v1/commands/validate_voucher", headers=tenant.pos, json=check)
+        return "usable" if answer.status_code == 200 else str(answer.json()["data"]["code"])
+
+    sale_a = ok(
+        await client.post(
+            "/v1/checkouts", headers=tenant.pos, json={**basket(member, voucherCodes=[code]), "externalId": "OWN-A"}
+        )
+    )
+    ok(await client.post(f"/v1/orders/{sale_a['id']}/refunds", headers=tenant.pos, json={"externalId": "OWN-A-r"}))
+    assert await voucher_state() == "usable"
+    ok(
+        await client.post(
+            "/v1/checkouts", headers=tenant.pos, json={**basket(member, voucherCodes=[code]), "externalId": "OWN-B"}
+        )
+    )
+    assert await voucher_state() == "VOUCHER_ALREADY_BURNED"
+
+    ok(await client.post("/v1/checkouts/OWN-A/void", headers=tenant.pos))
+    assert await voucher_state() == "VOUCHER_ALREADY_BURNED"  # B's burn is left alone
+    ok(await client.post("/v1/checkouts/OWN-B/void", headers=tenant.pos))
+    assert await voucher_state() == "usable"
+
+
+async def test_an_order_claims_the_burn_of_a_voucher_it_reports(client, tenant: TenantKit, db):
+    """A till burns a voucher (validate_voucher) and reports the sale with the voucher among its appliedDiscounts:
+    the burn is the order's, so the order's full refund gives it back and another order's refund does not."""
+    ok(await client.patch("/v1/settings", headers=tenant.admin, json={"restoreVouchersOnRefund": True}))
+    member = await member_with_points(client, tenant, 0)
+    code = await voucher_code(client, tenant, member, 100)
+    burned = ok(await client.post("/v1/commands/validate_voucher", headers=tenant.pos, json={"code": code}))
+
+    def order(external_id: str) -> dict[str, Any]:
+        applied = [{"source": "VOUCHER", "benefitId": burned["id"], "code": code, "amount": 100}]
+        return {**member_order(member, appliedDiscounts=applied), "externalId": external_id}
+
+    first = ok(await client.post("/v1/orders", headers=tenant.pos, json=order("CLAIM-1")))
+    second = ok(await client.post("/v1/orders", headers=tenant.pos, json=order("CLAIM-2")))
+
+    async def burn_order() -> uuid.UUID | None:
+        async def work(tx: Any) -> uuid.UUID | None:
+            query = select(tables.benefits.c.burn_order_id).where(
+                tables.benefits.c.benefit_id == uuid.UUID(burned["id"])
+            )
+            return (await tx.execute(query)).scalar_one()
+
+        return await db.run(work, write=False)
+
+    assert await burn_order() == uuid.UUID(first["id"])  # the first order to report it claims it
+    ok(await client.post(f"/v1/orders/{second['id']}/refunds", headers=tenant.pos, json={"externalId": "CLAIM-2-r"}))
+    assert await burn_order() == uuid.UUID(first["id"])  # not the second order's to give back
+    ok(await client.post(f"/v1/orders/{first['id']}/refunds", headers=tenant.pos, json={"externalId": "CLAIM-1-r"}))
+    assert await burn_order() is None
+    assert (
+        await client.post(
+            "/v1/commands/validate_voucher", headers=tenant.pos, json={"code": code, "allowFutureValidation": True}
+        )
+    ).status_code == 200
 
 
 async def test_a_static_code_prices_and_checks_out_without_being_used_up(client, tenant: TenantKit):

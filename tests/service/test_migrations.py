@@ -264,10 +264,26 @@ def test_the_audit_trail_revision_goes_down_and_up_alone(empty_url: str):
     assert table_names(empty_url) == (ENGINE_TABLES - {"audit_entries"}) | {"alembic_version"}
 
     migrate.upgrade(empty_url)
-    assert revision_of(empty_url) == "0009"
+    assert revision_of(empty_url) == migrate.head_revision()
     assert "audit_entries" in table_names(empty_url)
     indexes = inspect_database(empty_url, lambda conn: inspect(conn).get_indexes("audit_entries"))
     assert [(i["name"], i["column_names"]) for i in indexes] == [
         ("ix_audit_entries_tenant_id_occurred_at", ["tenant_id", "occurred_at"])
     ]
+    assert schema_differences(empty_url) == []
+
+
+def test_the_voucher_burn_order_revision_goes_down_and_up_alone(empty_url: str):
+    """0010 adds the column that ties a voucher's burn to its order, and nothing else."""
+    migrate.upgrade(empty_url)
+    migrate.downgrade(empty_url, "0009")
+    assert revision_of(empty_url) == "0009"
+    columns = inspect_database(empty_url, lambda conn: [c["name"] for c in inspect(conn).get_columns("benefits")])
+    assert "burn_order_id" not in columns
+    assert "burned_at" in columns
+
+    migrate.upgrade(empty_url)
+    assert revision_of(empty_url) == migrate.head_revision()
+    columns = inspect_database(empty_url, lambda conn: [c["name"] for c in inspect(conn).get_columns("benefits")])
+    assert "burn_order_id" in columns
     assert schema_differences(empty_url) == []

@@ -9,6 +9,7 @@ reward with 5 left is never sold 6 times.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -385,7 +386,14 @@ async def unburn_voucher(
             benefits.c.benefit_id == benefit_id,
             benefits.c.burned_at.is_not(None),
         )
-        .values(burned_at=None, code_validated_at=None, burned_venue_id=None, burned_by=None, updated_at=moment)
+        .values(
+            burned_at=None,
+            code_validated_at=None,
+            burned_venue_id=None,
+            burned_by=None,
+            burn_order_id=None,
+            updated_at=moment,
+        )
     )
     await tx.execute(
         benefit_audit.insert().values(
@@ -409,22 +417,66 @@ def expired_static_code() -> Conflict:
     return Conflict("This code's reward is no longer available.", code="VOUCHER_EXPIRED")
 
 
+async def link_burns_to_order(tx: Tx, tenant_id: uuid.UUID, benefit_ids: Iterable[str], order_id: uuid.UUID) -> None:
+    """Claim the current burns of the vouchers a sale used for that sale's order, so that only its refund or void
+    may give them back. A burn another order already claimed is left with it."""
+    ids = [parsed for parsed in (_uuid_or_none(b) for b in dict.fromkeys(benefit_ids)) if parsed is not None]
+    if not ids:
+        return
+    row = benefits.c
+    await tx.execute(
+        update(benefits)
+        .where(
+            row.tenant_id == tenant_id,
+            row.benefit_id.in_(ids),
+            row.burned_at.is_not(None),
+            row.burn_order_id.is_(None),
+        )
+        .values(burn_order_id=order_id)
+    )
+
+
+def _uuid_or_none(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
 async def restore_voucher(
-    tx: Tx, tenant_id: uuid.UUID, benefit_id: uuid.UUID, *, member_id: uuid.UUID, reason: str, actor: str
+    tx: Tx,
+    tenant_id: uuid.UUID,
+    benefit_id: uuid.UUID,
+    *,
+    member_id: uuid.UUID,
+    order_id: uuid.UUID,
+    reason: str,
+    actor: str,
 ) -> bool:
-    """Make a burned voucher of ``member_id`` usable again after its sale was refunded or voided (no time limit:
-    the refund or void decides). A voucher that is not burned, or not the member's, is left alone. Recorded in the
-    voucher's audit trail; answers whether anything changed."""
+    """Make a burned voucher of ``member_id`` usable again after the sale of ``order_id`` was refunded or voided
+    (no time limit: the refund or void decides). Only a burn that belongs to that order is undone — or one no order
+    claimed (burns from before orders claimed theirs): once given back, a voucher another sale burned since is that
+    sale's. A voucher that is not burned, or not the member's, is left alone. Recorded in the voucher's audit trail;
+    answers whether anything changed."""
     moment = now()
+    row = benefits.c
     restored = await tx.execute(
         update(benefits)
         .where(
-            benefits.c.tenant_id == tenant_id,
-            benefits.c.benefit_id == benefit_id,
-            benefits.c.member_id == member_id,
-            benefits.c.burned_at.is_not(None),
+            row.tenant_id == tenant_id,
+            row.benefit_id == benefit_id,
+            row.member_id == member_id,
+            row.burned_at.is_not(None),
+            (row.burn_order_id == order_id) | row.burn_order_id.is_(None),
         )
-        .values(burned_at=None, code_validated_at=None, burned_venue_id=None, burned_by=None, updated_at=moment)
+        .values(
+            burned_at=None,
+            code_validated_at=None,
+            burned_venue_id=None,
+            burned_by=None,
+            burn_order_id=None,
+            updated_at=moment,
+        )
     )
     if not restored.rowcount:
         return False

@@ -316,6 +316,7 @@ async def void_checkout(tx: Tx, tenant_id: uuid.UUID, identifier: str, *, actor:
             tenant_id,
             uuid.UUID(benefit_id),
             member_id=order.member_id,
+            order_id=order.order_id,
             reason=f"checkout {order.external_id} voided",
             actor=actor,
         )

@@ -14,7 +14,7 @@ it reverses and gives back, come from the order's own lines and running totals (
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -281,6 +281,8 @@ async def place_order(tx: Tx, tenant_id: uuid.UUID, draft: OrderDraft, *, actor:
             for index, line in enumerate(draft.lines)
         ],
     )
+    used = vouchers_used(draft.burned_benefit_ids, [d.document() for d in draft.applied_discounts])
+    await benefit_service.link_burns_to_order(tx, tenant_id, used, order_id)
     if member is None or event_id is None:
         return PlacedOrder(await _load(tx, tenant_id, order_id), None)
     order = await _load(tx, tenant_id, order_id)
@@ -766,17 +768,26 @@ async def _restore_vouchers(
     checkout burned and those the till reported in ``appliedDiscounts``."""
     if not (await settings_service.get_settings(tx, tenant_id)).restore_vouchers_on_refund:
         return
-    used = list(row.burned_benefit_ids) + [
-        d["benefitId"] for d in row.applied_discounts if d.get("source") == "VOUCHER" and d.get("benefitId")
-    ]
-    for benefit_id in dict.fromkeys(used):
+    for benefit_id in vouchers_used(row.burned_benefit_ids, row.applied_discounts):
         try:
             parsed = uuid.UUID(str(benefit_id))
         except ValueError:
             continue
         await benefit_service.restore_voucher(
-            tx, tenant_id, parsed, member_id=member_id, reason=f"refund {draft.external_id}", actor=actor
+            tx,
+            tenant_id,
+            parsed,
+            member_id=member_id,
+            order_id=row.order_id,
+            reason=f"refund {draft.external_id}",
+            actor=actor,
         )
+
+
+def vouchers_used(burned_benefit_ids: Iterable[str], applied_discounts: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The vouchers a sale used, once each: those its checkout burned and those the till reported as applied."""
+    reported = [d["benefitId"] for d in applied_discounts if d.get("source") == "VOUCHER" and d.get("benefitId")]
+    return list(dict.fromkeys([*burned_benefit_ids, *reported]))
 
 
 async def _take(tx: Tx, tenant_id: uuid.UUID, order_id: uuid.UUID, part: RefundPart) -> None:

@@ -589,6 +589,9 @@ benefits = Table(
     Column("burned_at", UTCDateTime, nullable=True),
     Column("burned_venue_id", Uuid, nullable=True),
     Column("burned_by", String(200), nullable=True),
+    # The order whose sale used the burn (a checkout's own burn, or a voucher an order reported as applied): only
+    # that order's refund or void may give the voucher back. NULL for a burn no order claimed.
+    Column("burn_order_id", Uuid, nullable=True),
     Column("updated_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("tenant_id", "benefit_id"),
     ForeignKeyConstraint(["tenant_id", "reward_id"], ["rewards.tenant_id", "rewards.reward_id"]),
