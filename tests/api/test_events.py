@@ -930,3 +930,32 @@ async def test_a_dry_run_of_a_refused_event_is_refused_the_same_way(
     body["payload"] = {"points": "two hundred"}
     assert_fail(await client.post("/v1/events/test_reaction", headers=tenant.admin, json=body), 400, "INVALID_PAYLOAD")
     assert await snapshot(db, tenant) == before
+
+
+async def test_a_dry_run_may_try_the_engines_own_event_types(
+    client: httpx.AsyncClient, db: Database, tenant: TenantKit
+):
+    """An operator tries an ORDER_PLACED earn reactor on a sample sale: the answer says what it would give, nothing
+    is kept, and reporting ORDER_PLACED for real is still refused."""
+    earn = await create_reactor(client, tenant, "ORDER_PLACED", [points_reaction(SPEND_TIMES_ONE)], "Core earn")
+    member = await create_member(client, tenant.admin)
+    before = await snapshot(db, tenant)
+    sale = {
+        "orderId": str(uuid.uuid4()),
+        "externalId": "SAMPLE-1",
+        "currency": "GBP",
+        "totalSpend": 42.5,
+        "totalSpendMinor": 4250,
+        "itemCount": 2,
+        "skus": ["LATTE-M", "BEANS"],
+        "lineItems": [],
+    }
+    body = {"type": "ORDER_PLACED", "subject": member["id"], "payload": sale}
+
+    dry = ok(await client.post("/v1/events/test_reaction", headers=tenant.admin, json=body))
+
+    assert [(r["reactorId"], r["status"], r["points"]) for r in dry["reactions"]] == [(earn["id"], "APPLIED", 42)]
+    assert await snapshot(db, tenant) == before
+    assert_fail(await client.post("/v1/events", headers=tenant.admin, json=body), 400, "INTRINSIC_EVENT_TYPE")
+    body["payload"] = {**sale, "totalSpend": "lots"}
+    assert_fail(await client.post("/v1/events/test_reaction", headers=tenant.admin, json=body), 400, "INVALID_PAYLOAD")

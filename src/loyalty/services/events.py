@@ -118,9 +118,12 @@ async def report_event(
     executor: str | None,
     occurred_at: datetime | None,
     reporter: Reporter,
+    dry_run: bool = False,
 ) -> StoredEvent:
     rules = await rules_service.current_rules(tx, tenant.tenant_id)
-    if type_name in INTRINSIC_SCHEMAS:
+    # Only the engine reports its own events — except in a dry run, which keeps nothing: that is how an operator
+    # tries an ORDER_PLACED reactor on a sample sale before the first till sends one.
+    if type_name in INTRINSIC_SCHEMAS and not dry_run:
         raise InvalidInput(
             f"{type_name} is emitted by the engine and cannot be reported.", code="INTRINSIC_EVENT_TYPE", field="type"
         )
@@ -149,9 +152,9 @@ async def report_event(
 
 async def test_reaction(tx: Tx, tenant: Tenant, **report: Any) -> StoredEvent:
     """The same answer as reporting the event, with nothing kept: everything runs inside a savepoint that is
-    rolled back."""
+    rolled back. The engine's own event types (ORDER_PLACED…) may be tried too, with a payload of their schema."""
     async with tx.begin_nested() as savepoint:
-        outcome = await report_event(tx, tenant, **report)
+        outcome = await report_event(tx, tenant, **report, dry_run=True)
         await savepoint.rollback()
     return outcome
 
