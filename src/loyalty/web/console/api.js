@@ -154,7 +154,8 @@ export class Engine {
   }
 
   // One call. Answers {data, meta}; throws EngineError. Writes get an Idempotency-Key unless one is given.
-  async call(method, path, { query, body, idempotencyKey } = {}) {
+  // `headers` adds request headers (e.g. X-User-Id for the few reads that name the member only that way).
+  async call(method, path, { query, body, idempotencyKey, headers: extraHeaders } = {}) {
     const url = withQuery(path, query);
     const text = body !== undefined ? JSON.stringify(body) : undefined;
     const key = method === "GET" ? null : idempotencyKey || newKey();
@@ -164,6 +165,7 @@ export class Engine {
         "X-Api-Key": this.credentials.apiKey,
         Authorization: `Bearer ${await this.currentToken()}`,
         Accept: "application/json",
+        ...extraHeaders,
       };
       if (text !== undefined) headers["Content-Type"] = "application/json";
       if (key) headers["Idempotency-Key"] = key;
@@ -193,8 +195,8 @@ export class Engine {
   }
 
   // A page of a list: {data, meta} where meta holds the total and the paging the engine applied.
-  list(path, query) {
-    return this.call("GET", path, { query });
+  list(path, query, options = {}) {
+    return this.call("GET", path, { ...options, query });
   }
 
   async post(path, body, options = {}) {

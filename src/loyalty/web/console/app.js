@@ -179,6 +179,11 @@ function start() {
   byId("sign-in-form").addEventListener("submit", signIn);
   byId("sign-out").addEventListener("click", () => signOut());
   byId("menu-toggle").addEventListener("click", toggleMenu);
+  // The skip link moves focus to the page without touching the address (the address is the router's).
+  document.querySelector(".skip-link").addEventListener("click", (event) => {
+    event.preventDefault();
+    byId("main").focus();
+  });
   window.addEventListener("hashchange", render);
   const credentials = loadCredentials();
   if (credentials) showSignedIn(credentials);
