@@ -15,7 +15,7 @@ from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBea
 
 from loyalty.api import tokens
 from loyalty.api.limits import limits_of
-from loyalty.domain.errors import Forbidden, NotAuthenticated, NotFound
+from loyalty.domain.errors import Forbidden, NotAuthenticated
 from loyalty.domain.tenancy import Client, Principal, PrincipalKind, Tenant, effective_scopes
 from loyalty.services import clients as client_service
 from loyalty.services import tenants as tenant_service
@@ -41,16 +41,16 @@ def database(request: Request) -> Database:
 
 async def _load(tx: Tx, api_key: str | None, token: str | None) -> tuple[Tenant, Client | None]:
     """The tenant of the API key and, for an engine token, the client it names (unverified yet)."""
-    tenant = await tenant_service.authenticate_api_key(tx, api_key)
     if token is None or not tokens.is_engine_token(token):
-        return tenant, None
+        return await tenant_service.authenticate_api_key(tx, api_key), None
     client_id = tokens.unverified_subject(token)
     if client_id is None:
+        await tenant_service.authenticate_api_key(tx, api_key)  # a bad API key is reported first
         raise NotAuthenticated("The access token names no client.", code="INVALID_TOKEN")
-    try:
-        return tenant, await client_service.get_client(tx, tenant.tenant_id, client_id)
-    except NotFound as error:
-        raise NotAuthenticated("The client of this token does not exist.", code="INVALID_TOKEN") from error
+    tenant, client = await client_service.tenant_and_client(tx, api_key, client_id)
+    if client is None:
+        raise NotAuthenticated("The client of this token does not exist.", code="INVALID_TOKEN")
+    return tenant, client
 
 
 async def authenticate(request: Request, api_key: str | None, token: str | None) -> Principal | Tenant:

@@ -76,13 +76,23 @@ async def list_tenants(tx: Tx) -> list[Tenant]:
 
 
 async def authenticate_api_key(tx: Tx, api_key: str | None) -> Tenant:
-    if not api_key:
-        raise NotAuthenticated("The X-Api-Key header is required.", code="INVALID_API_KEY")
-    tenant_id = credentials.tenant_of_api_key(api_key)
+    tenant_id = tenant_id_of_api_key(api_key)
     row = None
     if tenant_id is not None:
         row = (await tx.execute(select(tenants).where(tenants.c.tenant_id == tenant_id))).first()
-    # Compare even when no row was found, so timing does not tell whether a tenant id exists.
+    return tenant_of_api_key(api_key or "", row)
+
+
+def tenant_id_of_api_key(api_key: str | None) -> uuid.UUID | None:
+    """The tenant id an API key names (unverified); a missing key is refused here."""
+    if not api_key:
+        raise NotAuthenticated("The X-Api-Key header is required.", code="INVALID_API_KEY")
+    return credentials.tenant_of_api_key(api_key)
+
+
+def tenant_of_api_key(api_key: str, row: Any | None) -> Tenant:
+    """The tenant of ``row`` (its tenants columns) if ``api_key`` is its key; refused otherwise. The key is compared
+    even when no row was found, so timing does not tell whether a tenant id exists."""
     stored = row.api_key_hash if row is not None else credentials.digest("")
     if not credentials.matches(api_key, stored) or row is None:
         raise NotAuthenticated("The API key is not valid.", code="INVALID_API_KEY")

@@ -133,16 +133,17 @@ export function pagedTable(columns, fetchPage, { limit = 20, empty, caption } = 
       const total = meta && Number.isFinite(meta.total) ? meta.total : null;
       const last = total === null ? data.length < limit : skip + data.length >= total;
       const range = data.length ? `${skip + 1}–${skip + data.length}${total === null ? "" : ` of ${total}`}` : "";
-      return [
-        table(columns, data, { empty, caption }),
-        el(
-          "div",
-          { class: "pager" },
-          el("button", { type: "button", class: "secondary", disabled: skip === 0, onclick: () => { skip = Math.max(0, skip - limit); show(); } }, "Previous"),
-          el("span", { class: "muted" }, range),
-          el("button", { type: "button", class: "secondary", disabled: last, onclick: () => { skip += limit; show(); } }, "Next"),
-        ),
-      ];
+      // Each pager names its table, so that a page with several lists has distinct buttons for a screen reader.
+      const of = caption ? ` of ${caption}` : "";
+      const pager = el(
+        "div",
+        { class: "pager" },
+        el("button", { type: "button", class: "secondary", "aria-label": `Previous page${of}`, disabled: skip === 0, onclick: () => { skip = Math.max(0, skip - limit); show(); } }, "Previous"),
+        el("span", { class: "muted" }, range),
+        el("button", { type: "button", class: "secondary", "aria-label": `Next page${of}`, disabled: last, onclick: () => { skip += limit; show(); } }, "Next"),
+      );
+      // A list that fits on one page needs no pager.
+      return [table(columns, data, { empty, caption }), skip === 0 && last ? null : pager];
     });
   }
   show();
