@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import signal
-import sys
-import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -26,7 +21,7 @@ from tests.conftest import (
     get_token,
     member_body,
 )
-from tests.processes import free_port, loyalty_cli
+from tests.processes import free_port, kill_engine, loyalty_cli, start_engine
 
 pytestmark = pytest.mark.concurrency
 
@@ -123,33 +118,6 @@ async def test_concurrent_sign_ups_with_one_external_identifier_create_one_membe
 # ---- the same round against a real server with two worker processes ----
 
 
-def server_output(log: Path) -> str:
-    return log.read_text(errors="replace")
-
-
-async def wait_until_ready(http: httpx.AsyncClient, server: asyncio.subprocess.Process, log: Path) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert server.returncode is None, f"the server exited early:\n{server_output(log)}"
-        with contextlib.suppress(httpx.TransportError):
-            if (await http.get("/readyz")).status_code == 200:
-                return
-        await asyncio.sleep(0.1)
-    pytest.fail(f"the server was not ready within 30 s:\n{server_output(log)}")
-
-
-async def stop(server: asyncio.subprocess.Process) -> None:
-    if server.returncode is not None:
-        return
-    server.terminate()
-    try:
-        await asyncio.wait_for(server.wait(), timeout=15)
-    except TimeoutError:
-        # The server leads its own process group: take its workers down with it.
-        os.killpg(server.pid, signal.SIGKILL)
-        await server.wait()
-
-
 async def test_fifty_concurrent_spends_over_http_against_two_workers_never_overdraw(fresh_database_url, tmp_path: Path):
     url = fresh_database_url
     code, output = await loyalty_cli(url, "tenants", "create", "t", "--json")
@@ -162,26 +130,9 @@ async def test_fifty_concurrent_spends_over_http_against_two_workers_never_overd
     admin_client = json.loads(output)
 
     port = free_port()
-    log = tmp_path / "server.log"
-    with log.open("wb") as sink:
-        server = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "loyalty",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "2",
-            "--no-demo",
-            env={**os.environ, "LOYALTY_DATABASE_URL": url, "LOYALTY_LOG_LEVEL": "WARNING"},
-            stdout=sink,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
+    server = await start_engine(url, port, tmp_path / "server.log", workers=2)
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
-            await wait_until_ready(http, server, log)
             token = await get_token(http, created["apiKey"], admin_client["clientId"], admin_client["clientSecret"])
             admin = {"X-Api-Key": created["apiKey"], "Authorization": f"Bearer {token}"}
             member = await create_member(http, admin)
@@ -199,7 +150,7 @@ async def test_fifty_concurrent_spends_over_http_against_two_workers_never_overd
             ledger = (await http.get(f"/v1/users/{member['id']}/points", headers=admin)).json()
             assert ledger["meta"]["total"] == 1 + START_BALANCE // SPEND
     finally:
-        await stop(server)
+        await kill_engine(server)
 
     code, output = await loyalty_cli(url, "ledger", "verify", "--json")
     assert code == 0, output

@@ -7,10 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import signal
-import sys
-import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,14 +17,13 @@ import httpx
 import pytest
 
 from tests.conftest import create_member, get_token
-from tests.processes import free_port, loyalty_cli
+from tests.processes import free_port, kill_engine, loyalty_cli, start_engine
 
 pytestmark = pytest.mark.e2e
 
 EVENT_TYPE = "COFFEE_POURED"
 EVENTS = 60
 BEFORE, DURING = 20, 20  # the rest are sent once the edit has been answered
-READY_SECONDS = 30
 
 
 def plus(points: int) -> list[dict[str, Any]]:
@@ -48,49 +43,15 @@ class Server:
 
 
 async def start_server(url: str, name: str, tmp_path: Path) -> Server:
+    """``loyalty serve`` with one process, ready to answer."""
     port = free_port()
     log = tmp_path / f"{name}.log"
-    with log.open("wb") as sink:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "loyalty",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--no-demo",
-            env={**os.environ, "LOYALTY_DATABASE_URL": url, "LOYALTY_LOG_LEVEL": "WARNING"},
-            stdout=sink,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return Server(name, port, process, log)
+    return Server(name, port, await start_engine(url, port, log), log)
 
 
 async def stop(server: Server) -> None:
-    if server.process.returncode is not None:
-        return
-    server.process.terminate()
-    try:
-        await asyncio.wait_for(server.process.wait(), timeout=15)
-    except TimeoutError:
-        # The server leads its own process group: take any child down with it.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(server.process.pid, signal.SIGKILL)
-        await server.process.wait()
-
-
-async def wait_until_ready(http: httpx.AsyncClient, server: Server) -> None:
-    deadline = time.monotonic() + READY_SECONDS
-    while time.monotonic() < deadline:
-        assert server.process.returncode is None, f"{server.name} exited early:\n{server.output}"
-        with contextlib.suppress(httpx.TransportError):
-            if (await http.get("/readyz")).status_code == 200:
-                return
-        await asyncio.sleep(0.1)
-    pytest.fail(f"{server.name} was not ready within {READY_SECONDS} s:\n{server.output}")
+    if server.process.returncode is None:
+        await kill_engine(server.process)
 
 
 @dataclass
@@ -123,8 +84,6 @@ async def cluster(fresh_database_url: str, tmp_path: Path) -> AsyncIterator[Clus
                 await stack.enter_async_context(httpx.AsyncClient(base_url=f"http://127.0.0.1:{s.port}", timeout=60))
                 for s in servers
             ]
-            for http, server in zip(clients, servers, strict=True):
-                await wait_until_ready(http, server)
             token = await get_token(
                 clients[0], tenant["apiKey"], admin_client["clientId"], admin_client["clientSecret"]
             )
