@@ -73,10 +73,10 @@ def _candidate(reward: Reward, source: Source, *, benefit_id: str | None = None,
     )
 
 
-async def _offers(tx: Tx, tenant_id: uuid.UUID, member: Member | None) -> list[Candidate]:
+async def _offers(tx: Tx, tenant_id: uuid.UUID, member: Member | None, balance: int | None) -> list[Candidate]:
     viewer = reward_service.Viewer.of(member) if member else reward_service.Viewer.client()
     views, _ = await reward_service.list_rewards(
-        tx, tenant_id, viewer, reward_type=RewardType.GENERIC_OFFER, limit=_MAX_OFFERS, skip=0
+        tx, tenant_id, viewer, reward_type=RewardType.GENERIC_OFFER, limit=_MAX_OFFERS, skip=0, balance=balance
     )
     return [_candidate(v.reward, Source.OFFER) for v in views if v.reward.discounts and v.reward.is_available(now())]
 
@@ -117,13 +117,15 @@ async def quote_basket(tx: Tx, tenant_id: uuid.UUID, draft: BasketDraft) -> Quot
         )
     member = await member_service.resolve_member(tx, tenant_id, draft.user) if draft.user else None
     venue = await venue_service.resolve_venue(tx, tenant_id, draft.venue) if draft.venue else None
+    # The balance, when read for the points to spend, also serves the offers' eligibility (nothing here writes).
+    balance: int | None = None
     if draft.points_to_spend:
         if member is None:
             raise InvalidInput("Spending points needs the member (user).", code="USER_REQUIRED", field="user")
         balance = (await point_service.get_account(tx, tenant_id, member.member_id)).balance
         if balance < draft.points_to_spend:
             raise InsufficientPoints(balance=balance, requested=draft.points_to_spend)
-    candidates = await _offers(tx, tenant_id, member)
+    candidates = await _offers(tx, tenant_id, member, balance)
     refused: list[VoucherRefusal] = []
     benefits: dict[str, Benefit] = {}
     for code in dict.fromkeys(draft.voucher_codes):

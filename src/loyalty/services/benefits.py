@@ -20,6 +20,7 @@ from loyalty.domain.codes import DEFAULT_FORMAT
 from loyalty.domain.errors import Conflict, DomainError, Forbidden, MemberNotFound, NotFound, Refused
 from loyalty.domain.ledger import BalanceChange, EntryKind, Impact, LiabilityPolicy, SourceType
 from loyalty.domain.members import Member
+from loyalty.domain.reactors import ReactionStatus
 from loyalty.domain.rewards import CodeType, Reward
 from loyalty.domain.timestamps import iso
 from loyalty.services import codes as code_service
@@ -43,17 +44,22 @@ class Validation:
     reward: Reward
     code_value: str
     burned: bool
+    # The benefit's owner, when the owner and ``reward`` are still as read (no reaction to the burn applied: a
+    # REWARD reaction takes stock from a reward), so the answer need not read them again; otherwise None.
+    owner: Member | None = None
 
 
-def _benefit(row: Any) -> Benefit:
+def _benefit(row: Any, code: Benefit | None = None) -> Benefit:
+    """A benefit from a row of ``_select_benefits``, or from a ``benefits`` row alone (``UPDATE … RETURNING``) with
+    the code taken from ``code``, the same benefit read before: a benefit's code never changes once issued."""
     return Benefit(
         benefit_id=row.benefit_id,
         reward_id=row.reward_id,
         member_id=row.member_id,
         type=row.type,
         code_id=row.code_id,
-        code_value=row.code_value,
-        code_created_at=row.code_created_at,
+        code_value=code.code_value if code is not None else row.code_value,
+        code_created_at=code.code_created_at if code is not None else row.code_created_at,
         origin=Origin(row.origin),
         points_spent=row.points_spent,
         created_at=row.created_at,
@@ -253,9 +259,9 @@ async def give_reward(
 
 async def _announce(
     tx: Tx, tenant_id: uuid.UUID, kind: events.IntrinsicEvent, benefit: Benefit, member: Member, actor: str
-) -> None:
+) -> events.StoredEvent:
     payload: dict[str, Any] = {"rewardId": str(benefit.reward_id), "benefitId": str(benefit.benefit_id)}
-    await events.emit(tx, tenant_id, kind, subject=member, payload=payload, executor=actor)
+    return await events.emit(tx, tenant_id, kind, subject=member, payload=payload, executor=actor)
 
 
 # ---- redeem, validate, burn, unburn ----
@@ -315,51 +321,70 @@ async def validate_voucher(
     assert found.benefit_id is not None
     benefit = await get_benefit(tx, tenant_id, found.benefit_id)
     reward = await reward_service.get_reward(tx, tenant_id, benefit.reward_id)
-    owner = await member_service.get_member(tx, tenant_id, benefit.member_id)
-
-    async def names_owner() -> bool:
-        if user_identifier is None:
-            return True
+    named: Member | None = None
+    if user_identifier is not None:
         try:
             named = await member_service.resolve_member(tx, tenant_id, user_identifier)
         except MemberNotFound:
-            return False
-        return named.member_id == owner.member_id
+            named = None
+    # The member the till names is usually the owner: an open member with the benefit's member_id, exactly what
+    # get_member would read, so it is not read twice. (Reading it first changes no outcome: resolving writes
+    # nothing, and a closed owner is never the member named, so get_member still refuses it.)
+    if named is not None and named.member_id == benefit.member_id:
+        owner = named
+    else:
+        owner = await member_service.get_member(tx, tenant_id, benefit.member_id)
+    names_owner = user_identifier is None or (named is not None and named.member_id == owner.member_id)
 
     valid_here = not reward.venue_ids or venue is None or venue.venue_id in reward.venue_ids
-    check_validation(benefit, moment, owner_matches=await names_owner(), valid_at_venue=valid_here)
+    check_validation(benefit, moment, owner_matches=names_owner, valid_at_venue=valid_here)
     row = benefits.c
     target = (row.tenant_id == tenant_id) & (row.benefit_id == benefit.benefit_id) & row.burned_at.is_(None)
+    # Both updates answer the row they wrote (RETURNING), so the benefit is not read back.
     if allow_future_validation:
-        await tx.execute(
-            update(benefits)
-            .where(target)
-            .values(code_validated_at=func.coalesce(row.code_validated_at, moment), updated_at=moment)
+        marked = (
+            await tx.execute(
+                update(benefits)
+                .where(target)
+                .values(code_validated_at=func.coalesce(row.code_validated_at, moment), updated_at=moment)
+                .returning(*benefits.c)
+            )
+        ).first()
+        # No row: burned meanwhile by another till (PostgreSQL); answer with what it is now, as before.
+        updated = (
+            _benefit(marked, benefit) if marked is not None else await get_benefit(tx, tenant_id, benefit.benefit_id)
         )
         burned = False
     else:
         still_valid = row.redeemed_at.is_not(None) & (row.expires_at.is_(None) | (row.expires_at >= moment))
-        done = await tx.execute(
-            update(benefits)
-            .where(target & still_valid)
-            .values(
-                burned_at=moment,
-                code_validated_at=func.coalesce(row.code_validated_at, moment),
-                burned_venue_id=venue.venue_id if venue else None,
-                burned_by=actor,
-                updated_at=moment,
+        done = (
+            await tx.execute(
+                update(benefits)
+                .where(target & still_valid)
+                .values(
+                    burned_at=moment,
+                    code_validated_at=func.coalesce(row.code_validated_at, moment),
+                    burned_venue_id=venue.venue_id if venue else None,
+                    burned_by=actor,
+                    updated_at=moment,
+                )
+                .returning(*benefits.c)
             )
-        )
-        if not done.rowcount:
+        ).first()
+        if done is None:
             # Another till burned it first (or it changed underneath): answer with what it is now.
             current = await get_benefit(tx, tenant_id, benefit.benefit_id)
             check_validation(current, now(), owner_matches=True, valid_at_venue=True)
             raise Conflict("This voucher was already used.", code="VOUCHER_ALREADY_BURNED")
+        updated = _benefit(done, benefit)
         burned = True
-    updated = await get_benefit(tx, tenant_id, benefit.benefit_id)
+    unchanged = True
     if burned:
-        await _announce(tx, tenant_id, events.IntrinsicEvent.BURNED_VOUCHER, updated, owner, actor)
-    return Validation(benefit=updated, reward=reward, code_value=found.value, burned=burned)
+        event = await _announce(tx, tenant_id, events.IntrinsicEvent.BURNED_VOUCHER, updated, owner, actor)
+        unchanged = not any(r.status is ReactionStatus.APPLIED for r in event.reactions)
+    return Validation(
+        benefit=updated, reward=reward, code_value=found.value, burned=burned, owner=owner if unchanged else None
+    )
 
 
 async def unburn_voucher(

@@ -240,7 +240,9 @@ async def _check_out(
             comment=f"Spent at checkout {draft.external_id}",
             actor=actor,
         )
-    return await _receipt(tx, tenant_id, placed.order.order_id, replayed=False)
+    # The order as placed is the order now (spending points writes nothing to it): it is not read back. Its
+    # event is read as stored, as get_order answers it.
+    return await _receipt_of(tx, tenant_id, await order_service.with_stored_event(tx, tenant_id, placed.order))
 
 
 async def _existing(tx: Tx, tenant_id: uuid.UUID, external_id: str) -> order_service.PlacedOrder | None:
@@ -276,6 +278,12 @@ async def _replay(tx: Tx, tenant_id: uuid.UUID, placed: order_service.PlacedOrde
 
 async def _receipt(tx: Tx, tenant_id: uuid.UUID, order_id: uuid.UUID, *, replayed: bool) -> Receipt:
     placed = await order_service.get_order(tx, tenant_id, str(order_id))
+    return await _receipt_of(tx, tenant_id, placed, replayed=replayed)
+
+
+async def _receipt_of(
+    tx: Tx, tenant_id: uuid.UUID, placed: order_service.PlacedOrder, *, replayed: bool = False
+) -> Receipt:
     balance = None
     if placed.order.member_id is not None:
         balance = (await point_service.get_account(tx, tenant_id, placed.order.member_id)).balance

@@ -139,6 +139,16 @@ async def get_member(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID) -> Memb
     return _member(row)
 
 
+async def find_open_member(tx: Tx, tenant_id: uuid.UUID, column: Any, value: str) -> Member | None:
+    """The open member whose ``column`` — one of the identifier columns unique in a tenant — is ``value``."""
+    row = (
+        await tx.execute(
+            select(members).where(members.c.tenant_id == tenant_id, column == value, members.c.closed_at.is_(None))
+        )
+    ).one_or_none()
+    return _member(row) if row is not None else None
+
+
 async def resolve_member(tx: Tx, tenant_id: uuid.UUID, identifier: str) -> Member:
     """The open member an identifier names: UUID id, then account number, authIdentifier, externalIdentifier.
 

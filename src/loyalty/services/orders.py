@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, func, select, update
@@ -90,6 +91,7 @@ __all__ = [
     "list_orders",
     "place_order",
     "refund_order",
+    "with_stored_event",
 ]
 
 
@@ -221,7 +223,8 @@ async def place_order(tx: Tx, tenant_id: uuid.UUID, draft: OrderDraft, *, actor:
     if draft.currency != base_currency:
         raise CurrencyMismatch(draft.currency, base_currency)
     member = await _submitter(tx, tenant_id, draft.submitter)
-    venue_id = await _venue_id(tx, tenant_id, draft.venue)
+    venue = await _venue(tx, tenant_id, draft.venue)
+    venue_id = venue.venue_id if venue is not None else None
     order_id = uuid.uuid4()
     event_id = uuid.uuid4() if member is not None else None
     moment = now()
@@ -254,17 +257,17 @@ async def place_order(tx: Tx, tenant_id: uuid.UUID, draft: OrderDraft, *, actor:
                 checkout=draft.checkout,
                 created_at=moment,
                 updated_at=moment,
-            )
+            ).returning(*orders.c)
         )
-    ).rowcount
-    if not inserted:
+    ).first()
+    if inserted is None:
         # Another transaction placed this externalId first (on PostgreSQL this insert waited for it to commit).
         stored = await _replay(tx, tenant_id, draft.external_id, fingerprint)
         if stored is None:
             raise AssertionError("an order's externalId conflicted but no order holds it")
         return stored
-    await tx.execute(
-        order_lines.insert(),
+    line_rows = await tx.execute(
+        order_lines.insert().returning(*order_lines.c),
         [
             {
                 "tenant_id": tenant_id,
@@ -281,11 +284,20 @@ async def place_order(tx: Tx, tenant_id: uuid.UUID, draft: OrderDraft, *, actor:
             for index, line in enumerate(draft.lines)
         ],
     )
+    # The order as _load would read it, without reading it back: both inserts answered the rows as stored
+    # (RETURNING, server defaults included), what _load joins in was read above in this transaction (the member's
+    # account number, the venue's external identifier), and a new order has no refunds.
+    stored_lines = sorted((_stored_line(r) for r in line_rows), key=lambda line: line.index)
+    joined = SimpleNamespace(
+        **inserted._mapping,
+        account_number=member.account_number if member is not None else None,
+        venue_external_identifier=venue.external_identifier if venue is not None else None,
+    )
+    order = _order(joined, stored_lines, ())
     used = vouchers_used(draft.burned_benefit_ids, [d.document() for d in draft.applied_discounts])
     await benefit_service.link_burns_to_order(tx, tenant_id, used, order_id)
     if member is None or event_id is None:
-        return PlacedOrder(await _load(tx, tenant_id, order_id), None)
-    order = await _load(tx, tenant_id, order_id)
+        return PlacedOrder(order, None)
     event = await events.emit(
         tx,
         tenant_id,
@@ -385,19 +397,14 @@ async def _submitter(tx: Tx, tenant_id: uuid.UUID, reference: MemberReference | 
     column = (
         members.c.account_number if reference.field is MemberField.ACCOUNT_NUMBER else members.c.external_identifier
     )
-    member_id = (
-        await tx.execute(
-            select(members.c.member_id).where(
-                members.c.tenant_id == tenant_id, column == value, members.c.closed_at.is_(None)
-            )
-        )
-    ).scalar_one_or_none()
-    if member_id is None:
+    # One query for the member row (the column is unique), not its id and then the row.
+    member = await member_service.find_open_member(tx, tenant_id, column, value)
+    if member is None:
         raise MemberNotFound(reference.value)
-    return await member_service.get_member(tx, tenant_id, member_id)
+    return member
 
 
-async def _venue_id(tx: Tx, tenant_id: uuid.UUID, reference: VenueReference | None) -> uuid.UUID | None:
+async def _venue(tx: Tx, tenant_id: uuid.UUID, reference: VenueReference | None) -> venue_service.Venue | None:
     """The live venue the order names; an unknown one is a bad order (400 ``VENUE_NOT_FOUND``)."""
     if reference is None:
         return None
@@ -411,7 +418,7 @@ async def _venue_id(tx: Tx, tenant_id: uuid.UUID, reference: VenueReference | No
         if reference.field is VenueField.ID
         else venue.external_identifier == reference.value.strip()
     ):
-        return venue.venue_id
+        return venue
     raise InvalidInput(
         f"No venue has this {reference.field.value}.",
         code="VENUE_NOT_FOUND",
@@ -556,6 +563,11 @@ async def _find_order_id(tx: Tx, tenant_id: uuid.UUID, identifier: str) -> uuid.
 async def get_order(tx: Tx, tenant_id: uuid.UUID, identifier: str) -> PlacedOrder:
     """An order by its id or its externalId (404 ``ORDER_NOT_FOUND``), with its ORDER_PLACED outcome."""
     order = await _load(tx, tenant_id, await _find_order_id(tx, tenant_id, identifier))
+    return await with_stored_event(tx, tenant_id, order)
+
+
+async def with_stored_event(tx: Tx, tenant_id: uuid.UUID, order: Order) -> PlacedOrder:
+    """``order`` with its ORDER_PLACED outcome as stored, as :func:`get_order` answers it."""
     return PlacedOrder(order, await _event(tx, tenant_id, order.event_id))
 
 

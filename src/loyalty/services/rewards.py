@@ -300,9 +300,9 @@ async def _tiers_by_id(tx: Tx, tenant_id: uuid.UUID, ids: Iterable[uuid.UUID | N
     return {r.tier_id: TierRef(r.tier_id, r.name, r.priority) for r in rows}
 
 
-async def _standing(tx: Tx, tenant_id: uuid.UUID, member: Member) -> Standing:
+async def _standing(tx: Tx, tenant_id: uuid.UUID, member: Member, balance: int | None = None) -> Standing:
     """The member's tier priority, audiences and balance. Deleted tiers and audiences, and inactive audiences,
-    count for nothing."""
+    count for nothing. ``balance``: the member's balance, when the caller read it in this transaction already."""
     tier_priority = (
         await tx.execute(
             select(tiers.c.priority)
@@ -332,11 +332,12 @@ async def _standing(tx: Tx, tenant_id: uuid.UUID, member: Member) -> Standing:
             audiences.c.is_active.is_(True),
         )
     )
-    account = await point_service.get_account(tx, tenant_id, member.member_id)
+    if balance is None:
+        balance = (await point_service.get_account(tx, tenant_id, member.member_id)).balance
     return Standing(
         tier_priority=tier_priority,
         audience_ids=frozenset(r.audience_id for r in audience_rows),
-        balance=account.balance,
+        balance=balance,
     )
 
 
@@ -361,9 +362,17 @@ async def _views(
     tenant_id: uuid.UUID,
     found: Sequence[Reward],
     eligibilities: Sequence[Eligibility | None] | None = None,
+    *,
+    discounts_read: bool = False,
 ) -> list[RewardView]:
-    """Hydrate rewards for an answer: discounts, category and tier, three queries for the whole page."""
-    discounts = await _discounts_of(tx, tenant_id, [r.reward_id for r in found])
+    """Hydrate rewards for an answer: discounts, category and tier, three queries for the whole page.
+
+    ``discounts_read``: the rewards come from :func:`get_reward` in this transaction, discounts included, so they
+    are not read again."""
+    if discounts_read:
+        discounts = {r.reward_id: list(r.discounts) for r in found}
+    else:
+        discounts = await _discounts_of(tx, tenant_id, [r.reward_id for r in found])
     category_refs = await category_service.categories_by_id(
         tx, tenant_id, [r.category_id for r in found if r.category_id is not None]
     )
@@ -385,11 +394,17 @@ async def show_reward(tx: Tx, tenant_id: uuid.UUID, reward_id: uuid.UUID, viewer
     outside its window, reactor-only, above their tier, outside its audiences); clients see every reward."""
     reward = await get_reward(tx, tenant_id, reward_id)
     if viewer.member is None:
-        return (await _views(tx, tenant_id, [reward]))[0]
+        return (await _views(tx, tenant_id, [reward], discounts_read=True))[0]
     mark = await check_eligibility(tx, tenant_id, reward, viewer.member, now=now())
     if not mark.visible:
         raise RewardNotFound()
-    return (await _views(tx, tenant_id, [reward], [mark]))[0]
+    return (await _views(tx, tenant_id, [reward], [mark], discounts_read=True))[0]
+
+
+async def view_of(tx: Tx, tenant_id: uuid.UUID, reward: Reward) -> RewardView:
+    """What ``show_reward`` answers an admin, for a reward the caller already read with :func:`get_reward` in this
+    transaction and that nothing has changed since (it is not read again)."""
+    return (await _views(tx, tenant_id, [reward], discounts_read=True))[0]
 
 
 async def list_rewards(
@@ -403,12 +418,14 @@ async def list_rewards(
     limit: int,
     skip: int,
     descending: bool = True,
+    balance: int | None = None,
 ) -> tuple[list[RewardView], int]:
     """The catalogue as ``viewer`` may see it, by priority (highest first) then creation time.
 
     Admins see every reward (archived ones with ``include_archived``); a client without a member sees the public
     catalogue; a member sees what they may see now, each with their eligibility. ``category_id`` names a category
-    that must exist (404 ``CATEGORY_NOT_FOUND``).
+    that must exist (404 ``CATEGORY_NOT_FOUND``). ``balance``: the member's balance, when the caller read it in
+    this transaction already and nothing has changed it since (it is not read again).
     """
     moment = now()
     conditions: list[ColumnElement[bool]] = [rewards.c.tenant_id == tenant_id]
@@ -435,7 +452,7 @@ async def list_rewards(
         or_(rewards.c.available_until.is_(None), rewards.c.available_until > moment),
     ]
     candidates = [_reward(r) for r in await tx.execute(select(rewards).where(*conditions).order_by(*ordering))]
-    standing = await _standing(tx, tenant_id, viewer.member) if viewer.member is not None else None
+    standing = await _standing(tx, tenant_id, viewer.member, balance) if viewer.member is not None else None
     tier_refs = await _tiers_by_id(tx, tenant_id, [r.tier_id for r in candidates])
     shown: list[tuple[Reward, Eligibility]] = []
     for reward in candidates:

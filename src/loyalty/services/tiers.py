@@ -323,12 +323,35 @@ async def member_tier(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID) -> Tie
     return _tier(row) if row is not None else None
 
 
+async def _tiers_and_held(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID) -> tuple[list[Tier], Tier | None]:
+    """What :func:`list_tiers` and :func:`member_tier` answer, in one query: the live tiers (lowest priority
+    first), each joined to the member's ``member_tiers`` row if it is the tier held (a member has one row at most)."""
+    holding = member_tiers.c
+    rows = await tx.execute(
+        select(tiers, holding.member_id.label("holder"))
+        .outerjoin(
+            member_tiers,
+            (holding.tenant_id == tiers.c.tenant_id)
+            & (holding.tier_id == tiers.c.tier_id)
+            & (holding.member_id == member_id),
+        )
+        .where(_live(tenant_id))
+        .order_by(tiers.c.priority)
+    )
+    tier_set: list[Tier] = []
+    held: Tier | None = None
+    for row in rows:
+        tier_set.append(_tier(row))
+        if row.holder is not None:
+            held = tier_set[-1]
+    return tier_set, held
+
+
 async def tier_progress(tx: Tx, tenant_id: uuid.UUID, member: Member) -> dict[uuid.UUID, TierProgress]:
     """The member's progress with every live tier (earned points and whether it is attained)."""
-    tier_set = await list_tiers(tx, tenant_id)
+    tier_set, held = await _tiers_and_held(tx, tenant_id, member.member_id)
     if not tier_set:
         return {}
-    held = await member_tier(tx, tenant_id, member.member_id)
     earned = (await _earnings(tx, tenant_id, [member.member_id], tier_set, now())).get(member.member_id, Earnings(0))
     return {t.tier_id: progress(t, earned, held) for t in tier_set}
 
@@ -336,8 +359,7 @@ async def tier_progress(tx: Tx, tenant_id: uuid.UUID, member: Member) -> dict[uu
 async def wallet_tier(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID) -> TierProgress | None:
     """The wallet's tier: the one held (``attained``), or before any is reached the first to reach, with the
     points earned towards it. ``None`` when the tenant has no tiers."""
-    tier_set = await list_tiers(tx, tenant_id)
-    held = await member_tier(tx, tenant_id, member_id)
+    tier_set, held = await _tiers_and_held(tx, tenant_id, member_id)
     shown = shown_in_wallet(tier_set, held)
     if shown is None:
         return None

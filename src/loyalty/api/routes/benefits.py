@@ -204,11 +204,15 @@ async def validate_voucher(
             venue_identifier=body.venue_identifier,
             actor=principal.credential,
         )
+        # The reward (and the owner) were read by the validation in this transaction; when nothing has changed
+        # them since, the answer is built from them instead of reading them again.
         if result.benefit is None:
-            view = await reward_service.show_reward(
-                tx, tenant_id, result.reward.reward_id, reward_service.Viewer.admin()
+            return BenefitOut.of_static_code(
+                await reward_service.view_of(tx, tenant_id, result.reward), result.code_value
             )
-            return BenefitOut.of_static_code(view, result.code_value)
+        if result.owner is not None:
+            view = await reward_service.view_of(tx, tenant_id, result.reward)
+            return BenefitOut.of(result.benefit, view, result.owner)
         return await present(tx, tenant_id, result.benefit)
 
     async with limits_of(request).voucher_attempt(principal, body.user_identifier):

@@ -221,7 +221,8 @@ async def get_ledger(
 async def _wallet(tx: Tx, principal: Principal, member: Member) -> WalletOut:
     tenant_id = principal.tenant.tenant_id
     wallet = await wallet_service.get_wallet(tx, tenant_id, member)
-    return WalletOut.of(wallet, [await present(tx, tenant_id, voucher) for voucher in wallet.vouchers])
+    # The vouchers are the member's own, and the member (open) was read in this transaction: not read again.
+    return WalletOut.of(wallet, [await present(tx, tenant_id, voucher, owner=member) for voucher in wallet.vouchers])
 
 
 async def _ledger_page(tx: Tx, principal: Principal, member: Member, page: Pagination) -> Response:
