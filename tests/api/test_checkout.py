@@ -215,9 +215,12 @@ async def test_a_void_undoes_the_checkout_exactly(client, tenant: TenantKit):
     body = {**basket(member, voucherCodes=[code], pointsToSpend=200), "externalId": "V-1"}
     receipt = ok(await client.post("/v1/checkouts", headers=tenant.pos, json=body))
     assert receipt["balance"] == 500 - 200 + receipt["pointsEarned"]
+    assert ok(await client.get("/v1/orders/V-1", headers=tenant.pos))["voidedAt"] is None
     voided = ok(await client.post("/v1/checkouts/V-1/void", headers=tenant.pos))
     assert voided["status"] == "REFUNDED"
     assert voided["voidedAt"] is not None
+    # The order says so too, to whoever reads it later.
+    assert ok(await client.get("/v1/orders/V-1", headers=tenant.pos))["voidedAt"] == voided["voidedAt"]
     wallet = ok(await client.get(f"/v1/users/{member['id']}/wallet", headers=tenant.pos))
     assert wallet["points"] == 500
     assert wallet["lifetimeEarn"] == 500

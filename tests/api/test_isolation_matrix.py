@@ -128,9 +128,8 @@ PATH_ROUTES: dict[str, PathRoute] = {
         ("code_pool",), "CODE_POOL_NOT_FOUND", {"codes": ["ISO-TWO", "ISO-THREE"]}
     ),
     "DELETE /v1/code_pools/{pool_id}/codes": PathRoute(("code_pool",), "CODE_POOL_NOT_FOUND"),
-    # The one nested route that looks the child up without its parent first: any unknown pair is CODE_NOT_FOUND.
     "DELETE /v1/code_pools/{pool_id}/codes/{code_id}": PathRoute(
-        ("code_pool", "code"), "CODE_NOT_FOUND", child_missing="CODE_NOT_FOUND"
+        ("code_pool", "code"), "CODE_POOL_NOT_FOUND", child_missing="CODE_NOT_FOUND"
     ),
     # benefits, orders, checkouts
     "GET /v1/benefits/{id}": PathRoute(("benefit",), "BENEFIT_NOT_FOUND"),

@@ -192,6 +192,7 @@ async def delete_code(tx: Tx, tenant_id: uuid.UUID, pool_id: uuid.UUID, code_id:
             )
         ).first()
         if exists is None:
+            await get_pool(tx, tenant_id, pool_id)  # an unknown pool is reported as such, before the code
             raise NotFound("No such code in this pool.", code="CODE_NOT_FOUND")
         raise Conflict("This code was already handed out and cannot be removed.", code="CODE_ALREADY_ISSUED")
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, StringConstraints
 
-from loyalty.api.models.common import JsonObject, RequestModel, ResponseModel, Timestamp
+from loyalty.api.models.common import JsonObject, RequestModel, ResponseModel
 from loyalty.api.models.orders import PlacedOrderOut
 from loyalty.domain.pricing import PricingResult
 from loyalty.services.checkouts import Receipt
@@ -147,7 +147,6 @@ class PricedBasketOut(ResponseModel):
 class ReceiptOut(PlacedOrderOut):
     points_value: int = Field(description="What the points spent were worth, in minor units.")
     balance: int | None = Field(description="The member's balance after the checkout.")
-    voided_at: Timestamp | None = None
 
     @classmethod
     def of_receipt(cls, receipt: Receipt) -> ReceiptOut:
@@ -157,5 +156,4 @@ class ReceiptOut(PlacedOrderOut):
             replayed=receipt.placed.replayed,
             points_value=order.points_spent_value,
             balance=receipt.balance,
-            voided_at=order.voided_at,
         )

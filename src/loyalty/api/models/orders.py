@@ -304,6 +304,7 @@ class OrderOut(ResponseModel):
     refunded_value: int = Field(description="Minor units refunded so far.")
     points_reversed: int = Field(description="Earned points taken back by refunds so far.")
     refunds: list[RefundSummaryOut]
+    voided_at: Timestamp | None = Field(default=None, description="When the checkout was voided; null otherwise.")
     created_at: Timestamp
 
     @classmethod
@@ -333,6 +334,7 @@ class OrderOut(ResponseModel):
             "refunded_value": order.refunded_value,
             "points_reversed": order.points_reversed,
             "refunds": [RefundSummaryOut.of(r) for r in order.refunds],
+            "voided_at": order.voided_at,
             "created_at": order.created_at,
         }
 
