@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -411,14 +412,7 @@ async def unburn_voucher(
             benefits.c.benefit_id == benefit_id,
             benefits.c.burned_at.is_not(None),
         )
-        .values(
-            burned_at=None,
-            code_validated_at=None,
-            burned_venue_id=None,
-            burned_by=None,
-            burn_order_id=None,
-            updated_at=moment,
-        )
+        .values(**_unburned(moment))
     )
     await tx.execute(
         benefit_audit.insert().values(
@@ -440,6 +434,18 @@ async def owner_of(tx: Tx, tenant_id: uuid.UUID, benefit: Benefit) -> Member:
 
 def expired_static_code() -> Conflict:
     return Conflict("This code's reward is no longer available.", code="VOUCHER_EXPIRED")
+
+
+def _unburned(moment: datetime) -> dict[str, Any]:
+    """The columns of a voucher given back: not burned, not validated, claimed by no order."""
+    return {
+        "burned_at": None,
+        "code_validated_at": None,
+        "burned_venue_id": None,
+        "burned_by": None,
+        "burn_order_id": None,
+        "updated_at": moment,
+    }
 
 
 async def link_burns_to_order(tx: Tx, tenant_id: uuid.UUID, benefit_ids: Iterable[str], order_id: uuid.UUID) -> None:
@@ -494,14 +500,7 @@ async def restore_voucher(
             row.burned_at.is_not(None),
             (row.burn_order_id == order_id) | row.burn_order_id.is_(None),
         )
-        .values(
-            burned_at=None,
-            code_validated_at=None,
-            burned_venue_id=None,
-            burned_by=None,
-            burn_order_id=None,
-            updated_at=moment,
-        )
+        .values(**_unburned(moment))
     )
     if not restored.rowcount:
         return False
