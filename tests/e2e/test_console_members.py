@@ -605,6 +605,7 @@ def test_the_console_is_used_from_the_keyboard(console: Page, program: Program) 
     member = program.member("Kay", "Keyboard")
     go(console, "#/dashboard")
     expect(console.get_by_role("heading", level=1)).to_have_text("Dashboard")
+    expect(console.get_by_role("heading", level=1)).to_be_focused()  # the page has loaded
     # From the top of the page (the skip link), Tab along to the Members entry of the navigation.
     console.get_by_role("link", name="Skip to content").focus()
     for _ in range(20):

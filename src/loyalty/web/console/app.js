@@ -72,6 +72,7 @@ async function render() {
   const { path, query } = currentLocation();
   const view = byId("view");
   const count = ++renderCount;
+  const focusAtStart = document.activeElement;
   closeMenu();
   markCurrent(path);
   let found = null;
@@ -100,9 +101,11 @@ async function render() {
     }
     view.append(errorBox(error));
   }
-  // Move focus to the new page's heading, so keyboard and screen-reader users start at the top of it.
+  // Move focus to the new page's heading, so keyboard and screen-reader users start at the top of it — unless
+  // they have moved on while the page loaded (focus is theirs then, not the page's to take back).
   const heading = byId("page-title");
-  if (count === renderCount && heading && !view.contains(document.activeElement)) heading.focus();
+  const untouched = document.activeElement === focusAtStart || document.activeElement === document.body;
+  if (count === renderCount && heading && untouched && !view.contains(document.activeElement)) heading.focus();
 }
 
 function showSignedIn(credentials) {
