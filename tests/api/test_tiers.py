@@ -184,6 +184,25 @@ async def test_earnings_from_a_reactor_move_the_member_at_once(
     assert await held_tier(db, tenant, member["id"]) == "Regular"
 
 
+async def test_an_event_whose_reactors_cross_two_tiers_makes_one_move(
+    client: httpx.AsyncClient, db: Database, tenant: TenantKit
+):
+    await create_tier(client, tenant.admin, lifetime("Silver", 1, 100))
+    gold = await create_tier(client, tenant.admin, lifetime("Gold", 2, 200))
+    ok(await client.post("/v1/event_types", headers=tenant.admin, json={"name": "BIG_SPEND"}))
+    for name, points in (("First half", "150"), ("Second half", "100")):
+        reaction = {"type": "POINTS", "points": {"operation": "SUM", "arguments": [{"type": "NUMBER", "value": points}]}}
+        reactor = {"name": name, "eventType": "BIG_SPEND", "reactions": [reaction]}
+        ok(await client.post("/v1/event_reactors", headers=tenant.admin, json=reactor))
+    member = await create_member(client, tenant.admin)
+
+    ok(await client.post("/v1/events", headers=tenant.pos, json={"type": "BIG_SPEND", "subject": member["id"]}))
+
+    # The member is reassessed once, after both reactions: one move straight to Gold, not one through Silver.
+    assert await tier_changes(db, tenant, member["id"]) == [{"fromTierId": None, "toTierId": gold["id"]}]
+    assert await held_tier(db, tenant, member["id"]) == "Gold"
+
+
 async def test_a_tier_change_may_trigger_reactors_that_earn_more_and_the_chain_settles(
     client: httpx.AsyncClient, db: Database, tenant: TenantKit
 ):

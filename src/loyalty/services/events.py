@@ -32,6 +32,7 @@ from loyalty.domain.timestamps import iso
 from loyalty.services import audiences as audience_service
 from loyalty.services import badges as badge_service
 from loyalty.services import benefits as benefit_service
+from loyalty.services import member_state
 from loyalty.services import members as member_service
 from loyalty.services import points as point_service
 from loyalty.services import rules as rules_service
@@ -277,9 +278,10 @@ async def _process(
         await tx.execute(events.insert().values(**row))
     outcomes: list[ReactionOutcome] = []
     if depth <= MAX_DEPTH:
-        for reactor in rules.reactors_for(event.type):
-            if reactor.reactor.is_effective(reported_at):
-                outcomes.extend(await _run_reactor(tx, tenant_id, rules, reactor, event, member, depth))
+        async with member_state.reassessed_once(tx, tenant_id):
+            for reactor in rules.reactors_for(event.type):
+                if reactor.reactor.is_effective(reported_at):
+                    outcomes.extend(await _run_reactor(tx, tenant_id, rules, reactor, event, member, depth))
     if outcomes:
         await tx.execute(
             event_reactions.insert(),

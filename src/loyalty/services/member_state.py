@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -45,6 +46,10 @@ _nesting: ContextVar[int] = ContextVar("loyalty_member_state_nesting", default=0
 # committed, so not in the cached rules): nested reassessments caused by the events it emits must use it too.
 _uncommitted: ContextVar[tuple[uuid.UUID, MemberRules] | None] = ContextVar(
     "loyalty_member_state_uncommitted", default=None
+)
+# While an event's reactions run, the members they change (tenant, members): reassessed once, after the last.
+_deferred: ContextVar[tuple[uuid.UUID, set[uuid.UUID]] | None] = ContextVar(
+    "loyalty_member_state_deferred", default=None
 )
 
 
@@ -87,7 +92,12 @@ async def _reassess(
 
 
 async def member_changed(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID) -> None:
-    """Reassess the member's tier, then their reactive audiences, in the caller's transaction."""
+    """Reassess the member's tier, then their reactive audiences, in the caller's transaction (at the end of
+    :func:`reassessed_once`'s block, inside one)."""
+    deferred = _deferred.get()
+    if deferred is not None and deferred[0] == tenant_id:
+        deferred[1].add(member_id)
+        return
     rules = await _member_rules(tx, tenant_id)
     if not rules.tiers and not rules.reactive_audiences:
         return
@@ -95,6 +105,24 @@ async def member_changed(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID) -> 
     # Read again once the member is ours: a configuration change may have committed while we waited.
     rules = await _member_rules(tx, tenant_id)
     await _reassess(tx, tenant_id, [member_id], rules.tiers if rules.tiers else None, rules.reactive_audiences)
+
+
+@asynccontextmanager
+async def reassessed_once(tx: Tx, tenant_id: uuid.UUID) -> AsyncIterator[None]:
+    """Reassess the members the block changes once, when it ends, instead of after each change.
+
+    An event's reactions use it: three earn reactors on one sale would otherwise reassess the member three times
+    (and could announce two tier moves where the sale made one). Nothing in a reaction reads the tier or the
+    audiences: conditions see the payload as enhanced before the first reaction ran. If the block fails, nothing
+    is reassessed: the transaction is rolled back anyway."""
+    changed: set[uuid.UUID] = set()
+    token = _deferred.set((tenant_id, changed))
+    try:
+        yield
+    finally:
+        _deferred.reset(token)
+    for member_id in sorted(changed):
+        await member_changed(tx, tenant_id, member_id)
 
 
 async def load_member_rules(tx: Tx, tenant_id: uuid.UUID) -> MemberRules:
