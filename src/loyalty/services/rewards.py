@@ -16,7 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from loyalty.domain import eligibility as rules
@@ -249,6 +249,20 @@ def _reward(row: Any, discounts: Sequence[Discount] = ()) -> Reward:
     )
 
 
+# Built once: read on every validation and offer list.
+_DISCOUNTS = (
+    select(reward_discounts)
+    .where(
+        reward_discounts.c.tenant_id == bindparam("tenant_id"),
+        reward_discounts.c.reward_id.in_(bindparam("reward_ids", expanding=True)),
+    )
+    .order_by(reward_discounts.c.created_at, reward_discounts.c.discount_id)
+)
+_REWARD = select(rewards).where(
+    rewards.c.tenant_id == bindparam("tenant_id"), rewards.c.reward_id == bindparam("reward_id")
+)
+
+
 async def _discounts_of(
     tx: Tx, tenant_id: uuid.UUID, reward_ids: Iterable[uuid.UUID]
 ) -> dict[uuid.UUID, list[Discount]]:
@@ -256,20 +270,14 @@ async def _discounts_of(
     found: dict[uuid.UUID, list[Discount]] = {reward_id: [] for reward_id in wanted}
     if not wanted:
         return found
-    rows = await tx.execute(
-        select(reward_discounts)
-        .where(reward_discounts.c.tenant_id == tenant_id, reward_discounts.c.reward_id.in_(wanted))
-        .order_by(reward_discounts.c.created_at, reward_discounts.c.discount_id)
-    )
+    rows = await tx.execute(_DISCOUNTS, {"tenant_id": tenant_id, "reward_ids": list(wanted)})
     for row in rows:
         found[row.reward_id].append(_discount(row))
     return found
 
 
 async def _reward_row(tx: Tx, tenant_id: uuid.UUID, reward_id: uuid.UUID) -> Any:
-    row = (
-        await tx.execute(select(rewards).where(rewards.c.tenant_id == tenant_id, rewards.c.reward_id == reward_id))
-    ).first()
+    row = (await tx.execute(_REWARD, {"tenant_id": tenant_id, "reward_id": reward_id})).first()
     if row is None:
         raise RewardNotFound()
     return row
@@ -526,9 +534,11 @@ def _reward_type(raw: Any) -> RewardType:
         raise _invalid("type is VOUCHER or GENERIC_OFFER.", "VALIDATION_ERROR", "type") from error
 
 
-async def _values(tx: Tx, tenant_id: uuid.UUID, draft: RewardDraft, base: Reward | None) -> dict[str, Any]:
-    """Check a definition (a patch is merged over ``base``) and return the row values it sets."""
-    moment = now()
+async def _values(
+    tx: Tx, tenant_id: uuid.UUID, draft: RewardDraft, base: Reward | None, moment: datetime
+) -> dict[str, Any]:
+    """Check a definition (a patch is merged over ``base``) and return the row values it sets; a missing
+    availability start is ``moment``, the write's own time (so a new reward starts exactly when it was created)."""
     if base is None and not (draft.given("type") and draft.given("name")):
         raise _invalid(
             "A reward needs a type and a name.", "VALIDATION_ERROR", "type" if draft.given("name") else "name"
@@ -645,9 +655,9 @@ async def _claim_static_code(tx: Tx, tenant_id: uuid.UUID, reward_id: uuid.UUID,
 
 
 async def create_reward(tx: Tx, tenant_id: uuid.UUID, draft: RewardDraft) -> RewardView:
-    values = await _values(tx, tenant_id, draft, None)
-    reward_id = uuid.uuid4()
     moment = now()
+    values = await _values(tx, tenant_id, draft, None, moment)
+    reward_id = uuid.uuid4()
     if values["code_type"] == CodeType.STATIC.value:
         await _claim_static_code(tx, tenant_id, reward_id, values["code"]["value"])
     await tx.execute(
@@ -665,7 +675,7 @@ async def update_reward(tx: Tx, tenant_id: uuid.UUID, reward_id: uuid.UUID, patc
     current = await get_reward(tx, tenant_id, reward_id)
     if current.archived_at is not None:
         raise RewardArchived()
-    values = await _values(tx, tenant_id, patch, current)
+    values = await _values(tx, tenant_id, patch, current, now())
     if current.code_type is CodeType.STATIC and values.get("code"):
         await _claim_static_code(tx, tenant_id, reward_id, values["code"]["value"])
     await tx.execute(
