@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from loyalty.domain.benefits import Benefit, Origin, check_unburn, check_validation, expiry
 from loyalty.domain.codes import DEFAULT_FORMAT
@@ -84,12 +84,13 @@ def _select_benefits() -> Any:
     )
 
 
+_BENEFIT = _select_benefits().where(
+    benefits.c.tenant_id == bindparam("tenant_id"), benefits.c.benefit_id == bindparam("benefit_id")
+)  # built once: read on every validation
+
+
 async def get_benefit(tx: Tx, tenant_id: uuid.UUID, benefit_id: uuid.UUID) -> Benefit:
-    row = (
-        await tx.execute(
-            _select_benefits().where(benefits.c.tenant_id == tenant_id, benefits.c.benefit_id == benefit_id)
-        )
-    ).first()
+    row = (await tx.execute(_BENEFIT, {"tenant_id": tenant_id, "benefit_id": benefit_id})).first()
     if row is None:
         raise NotFound("No such benefit.", code="BENEFIT_NOT_FOUND")
     return _benefit(row)
@@ -121,33 +122,34 @@ async def list_benefits(
     return [_benefit(r) for r in rows], total
 
 
+# The wallet's statements, built once.
+_WALLET_VOUCHERS = (
+    _select_benefits()
+    .where(
+        benefits.c.tenant_id == bindparam("tenant_id"),
+        benefits.c.member_id == bindparam("member_id"),
+        benefits.c.type == "VOUCHER",
+        benefits.c.burned_at.is_(None),
+    )
+    .order_by(benefits.c.created_at.desc())
+)
+_LOYALTY_COST = (
+    select(func.coalesce(func.sum(rewards.c.value), 0))
+    .select_from(benefits)
+    .join(rewards, (rewards.c.tenant_id == benefits.c.tenant_id) & (rewards.c.reward_id == benefits.c.reward_id))
+    .where(benefits.c.tenant_id == bindparam("tenant_id"), benefits.c.member_id == bindparam("member_id"))
+)
+
+
 async def wallet_vouchers(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID) -> list[Benefit]:
     """The wallet's vouchers: every VOUCHER benefit not burned (created, redeemed, validated or expired)."""
-    rows = await tx.execute(
-        _select_benefits()
-        .where(
-            benefits.c.tenant_id == tenant_id,
-            benefits.c.member_id == member_id,
-            benefits.c.type == "VOUCHER",
-            benefits.c.burned_at.is_(None),
-        )
-        .order_by(benefits.c.created_at.desc())
-    )
+    rows = await tx.execute(_WALLET_VOUCHERS, {"tenant_id": tenant_id, "member_id": member_id})
     return [_benefit(r) for r in rows]
 
 
 async def loyalty_cost(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID) -> int:
     """What the member's benefits cost the business: the sum of their rewards' ``value`` (minor units)."""
-    total = (
-        await tx.execute(
-            select(func.coalesce(func.sum(rewards.c.value), 0))
-            .select_from(benefits)
-            .join(
-                rewards, (rewards.c.tenant_id == benefits.c.tenant_id) & (rewards.c.reward_id == benefits.c.reward_id)
-            )
-            .where(benefits.c.tenant_id == tenant_id, benefits.c.member_id == member_id)
-        )
-    ).scalar_one()
+    total = (await tx.execute(_LOYALTY_COST, {"tenant_id": tenant_id, "member_id": member_id})).scalar_one()
     return int(total)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from loyalty.domain.codes import check_code_value, new_code
@@ -280,11 +280,12 @@ async def get_code(tx: Tx, tenant_id: uuid.UUID, code_id: uuid.UUID) -> Code:
     return _code(row)
 
 
+_CODE = select(voucher_codes).where(
+    voucher_codes.c.tenant_id == bindparam("tenant_id"), voucher_codes.c.value == bindparam("value")
+)  # built once: read on every validation
+
+
 async def find_code(tx: Tx, tenant_id: uuid.UUID, value: str) -> Code | None:
     """The code a till sent (exact match after trimming spaces)."""
-    row = (
-        await tx.execute(
-            select(voucher_codes).where(voucher_codes.c.tenant_id == tenant_id, voucher_codes.c.value == value.strip())
-        )
-    ).first()
+    row = (await tx.execute(_CODE, {"tenant_id": tenant_id, "value": value.strip()})).first()
     return _code(row) if row is not None else None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 import uuid
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from loyalty.storage.database import Tx, memo
 from loyalty.storage.tables import tenants
@@ -24,11 +24,13 @@ def _new_version() -> int:
     return secrets.randbits(62)
 
 
+_VERSION = select(tenants.c.config_version).where(tenants.c.tenant_id == bindparam("tenant_id"))  # built once
+
+
 async def config_version(tx: Tx, tenant_id: uuid.UUID, *, fresh: bool = False) -> int:
     """The tenant's configuration version, read once per transaction (``fresh``: read it again now)."""
     remembered = memo(tx)
     key = ("config_version", tenant_id)
     if fresh or key not in remembered:
-        query = select(tenants.c.config_version).where(tenants.c.tenant_id == tenant_id)
-        remembered[key] = int((await tx.execute(query)).scalar_one())
+        remembered[key] = int((await tx.execute(_VERSION, {"tenant_id": tenant_id})).scalar_one())
     return int(remembered[key])

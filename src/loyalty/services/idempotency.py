@@ -12,13 +12,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import bindparam, delete, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from loyalty.domain.errors import Conflict, Refused
 from loyalty.services.clock import now
 from loyalty.storage.database import Tx, sqlstate_of
-from loyalty.storage.sql import insert_ignoring_conflicts
+from loyalty.storage.sql import ignoring_conflicts
 from loyalty.storage.tables import idempotency_keys
 
 # How long a request waits for another request holding the same key before answering 409 (PostgreSQL).
@@ -39,20 +39,12 @@ def _key_filter(tenant_id: uuid.UUID, credential: str, key: str):  # type: ignor
 
 async def claim(tx: Tx, tenant_id: uuid.UUID, credential: str, key: str, fingerprint: str) -> StoredResponse | None:
     """Claim ``key`` for this request; return the stored response when it was already used for the same request."""
-    statement = insert_ignoring_conflicts(
-        tx,
-        idempotency_keys,
-        tenant_id=tenant_id,
-        credential=credential,
-        key=key,
-        fingerprint=fingerprint,
-        created_at=now(),
-    )
+    claimed = dict(tenant_id=tenant_id, credential=credential, key=key, fingerprint=fingerprint, created_at=now())
     postgres = tx.dialect.name == "postgresql"
     try:
         if postgres:
             await tx.execute(text(f"SET LOCAL lock_timeout = '{IN_USE_WAIT}'"))
-        inserted = (await tx.execute(statement)).rowcount
+        inserted = (await tx.execute(ignoring_conflicts(tx, idempotency_keys), claimed)).rowcount
         if postgres:
             await tx.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
     except DBAPIError as error:
@@ -75,11 +67,28 @@ async def claim(tx: Tx, tenant_id: uuid.UUID, credential: str, key: str, fingerp
     return StoredResponse(status_code=row.status_code, body=row.body)
 
 
+# Built once (every request with a key stores its response); bound names differ from the columns they set.
+_STORE = (
+    update(idempotency_keys)
+    .where(
+        idempotency_keys.c.tenant_id == bindparam("at_tenant"),
+        idempotency_keys.c.credential == bindparam("at_credential"),
+        idempotency_keys.c.key == bindparam("at_key"),
+    )
+    .values(status_code=bindparam("stored_status"), body=bindparam("stored_body"))
+)
+
+
 async def store(tx: Tx, tenant_id: uuid.UUID, credential: str, key: str, response: StoredResponse) -> None:
     await tx.execute(
-        update(idempotency_keys)
-        .where(_key_filter(tenant_id, credential, key))
-        .values(status_code=response.status_code, body=response.body)
+        _STORE,
+        {
+            "at_tenant": tenant_id,
+            "at_credential": credential,
+            "at_key": key,
+            "stored_status": response.status_code,
+            "stored_body": response.body,
+        },
     )
 
 

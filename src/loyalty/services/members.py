@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, false, func, or_, select, update
+from sqlalchemy import ColumnElement, bindparam, false, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from loyalty.domain import members as rules
@@ -126,14 +127,16 @@ async def create_member(tx: Tx, tenant_id: uuid.UUID, definition: MemberDefiniti
     return await get_member(tx, tenant_id, member_id)
 
 
+# Statements on the till's paths are built once (see storage/sql.py, ignoring_conflicts).
+_OPEN_MEMBER = select(members).where(
+    members.c.tenant_id == bindparam("tenant_id"),
+    members.c.member_id == bindparam("member_id"),
+    members.c.closed_at.is_(None),
+)
+
+
 async def get_member(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID) -> Member:
-    row = (
-        await tx.execute(
-            select(members).where(
-                members.c.tenant_id == tenant_id, members.c.member_id == member_id, members.c.closed_at.is_(None)
-            )
-        )
-    ).first()
+    row = (await tx.execute(_OPEN_MEMBER, {"tenant_id": tenant_id, "member_id": member_id})).first()
     if row is None:
         raise MemberNotFound(str(member_id))
     return _member(row)
@@ -149,6 +152,23 @@ async def find_open_member(tx: Tx, tenant_id: uuid.UUID, column: Any, value: str
     return _member(row) if row is not None else None
 
 
+@cache
+def _candidates(*, by_id: bool, by_number: bool) -> Any:
+    """The open members an identifier may name: by authIdentifier and externalIdentifier, and by id and account
+    number when the identifier has their form (four statements, built once)."""
+    clauses: list[ColumnElement[bool]] = [
+        members.c.auth_identifier == bindparam("text"),
+        members.c.external_identifier == bindparam("text"),
+    ]
+    if by_id:
+        clauses.append(members.c.member_id == bindparam("member_id"))
+    if by_number:
+        clauses.append(members.c.account_number == bindparam("account_number"))
+    return select(members).where(
+        members.c.tenant_id == bindparam("tenant_id"), members.c.closed_at.is_(None), or_(*clauses)
+    )
+
+
 async def resolve_member(tx: Tx, tenant_id: uuid.UUID, identifier: str) -> Member:
     """The open member an identifier names: UUID id, then account number, authIdentifier, externalIdentifier.
 
@@ -157,20 +177,17 @@ async def resolve_member(tx: Tx, tenant_id: uuid.UUID, identifier: str) -> Membe
     wanted = read_identifier(identifier)
     if not wanted.text or not storable(wanted.text):
         raise MemberNotFound(identifier)
-    clauses: list[ColumnElement[bool]] = [
-        members.c.auth_identifier == wanted.text,
-        members.c.external_identifier == wanted.text,
-    ]
-    if wanted.member_id is not None:
-        clauses.append(members.c.member_id == wanted.member_id)
-    if wanted.account_number is not None:
-        clauses.append(members.c.account_number == wanted.account_number)
-    rows = [
-        _member(r)
-        for r in await tx.execute(
-            select(members).where(members.c.tenant_id == tenant_id, members.c.closed_at.is_(None), or_(*clauses))
-        )
-    ]
+    query = _candidates(by_id=wanted.member_id is not None, by_number=wanted.account_number is not None)
+    found = await tx.execute(
+        query,
+        {
+            "tenant_id": tenant_id,
+            "text": wanted.text,
+            "member_id": wanted.member_id,
+            "account_number": wanted.account_number,
+        },
+    )
+    rows = [_member(r) for r in found]
 
     def rank(member: Member) -> int:
         if member.member_id == wanted.member_id:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import case, func, select, tuple_, update
+from sqlalchemy import bindparam, case, func, select, tuple_, update
 
 from loyalty.domain.caps import Cap, CapKind, allowed_earn, spend_fits
 from loyalty.domain.errors import MemberNotFound, Refused
@@ -59,14 +59,13 @@ def _entry(row: Any) -> LedgerEntry:
     )
 
 
+_ACCOUNT = select(point_accounts).where(
+    point_accounts.c.tenant_id == bindparam("tenant_id"), point_accounts.c.member_id == bindparam("member_id")
+)  # built once (see storage/sql.py, ignoring_conflicts): read by wallets, spends and enhancers
+
+
 async def get_account(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID) -> PointAccount:
-    row = (
-        await tx.execute(
-            select(point_accounts).where(
-                point_accounts.c.tenant_id == tenant_id, point_accounts.c.member_id == member_id
-            )
-        )
-    ).first()
+    row = (await tx.execute(_ACCOUNT, {"tenant_id": tenant_id, "member_id": member_id})).first()
     if row is None:
         raise MemberNotFound(str(member_id))
     return PointAccount(member_id=member_id, balance=row.balance, pending=row.pending, lifetime_earn=row.lifetime_earn)

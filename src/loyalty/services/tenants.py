@@ -6,7 +6,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from loyalty.domain import credentials
 from loyalty.domain.errors import InvalidInput, NotAuthenticated, NotFound
@@ -75,11 +75,14 @@ async def list_tenants(tx: Tx) -> list[Tenant]:
     return [_tenant(r) for r in rows]
 
 
+_TENANT = select(tenants).where(tenants.c.tenant_id == bindparam("tenant_id"))  # built once: read per request
+
+
 async def authenticate_api_key(tx: Tx, api_key: str | None) -> Tenant:
     tenant_id = tenant_id_of_api_key(api_key)
     row = None
     if tenant_id is not None:
-        row = (await tx.execute(select(tenants).where(tenants.c.tenant_id == tenant_id))).first()
+        row = (await tx.execute(_TENANT, {"tenant_id": tenant_id})).first()
     return tenant_of_api_key(api_key or "", row)
 
 

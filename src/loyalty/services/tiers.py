@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 
 from loyalty.domain.errors import Conflict, InvalidInput, NotFound
 from loyalty.domain.ledger import Impact
@@ -206,18 +206,21 @@ async def delete_tier(tx: Tx, tenant_id: uuid.UUID, tier_id: uuid.UUID) -> Tier:
 # ---- the tier a member holds ----
 
 
-async def _earnings(
-    tx: Tx, tenant_id: uuid.UUID, member_ids: Sequence[uuid.UUID], tier_set: Sequence[Tier], moment: datetime
-) -> dict[uuid.UUID, Earnings]:
-    """Earnings of the open members among ``member_ids``: lifetime earn, and the EARN entries since the start of
-    each qualifying window the tiers use (one grouped query; windows in the tenant's time zone)."""
+def _accounts_of(tenant_id: uuid.UUID, member_ids: Sequence[uuid.UUID], *columns: Any) -> Any:
+    """The point accounts of the open members among ``member_ids``, with ``columns``."""
     account = point_accounts.c
-    rows = await tx.execute(
-        select(account.member_id, account.lifetime_earn)
+    return (
+        select(account.member_id, account.lifetime_earn, *columns)
         .join(members, (members.c.tenant_id == account.tenant_id) & (members.c.member_id == account.member_id))
         .where(account.tenant_id == tenant_id, account.member_id.in_(member_ids), members.c.closed_at.is_(None))
     )
-    lifetime = {r.member_id: int(r.lifetime_earn) for r in rows}
+
+
+async def _window_earnings(
+    tx: Tx, tenant_id: uuid.UUID, lifetime: dict[uuid.UUID, int], tier_set: Sequence[Tier], moment: datetime
+) -> dict[uuid.UUID, Earnings]:
+    """Each member's lifetime earn with the EARN entries since the start of each qualifying window the tiers use
+    (one grouped query, none if no tier uses a window; windows in the tenant's time zone)."""
     periods = sorted(periods_used(tier_set))
     windows: dict[uuid.UUID, dict[AccumulationPeriod, int]] = {}
     if periods and lifetime:
@@ -243,14 +246,33 @@ async def _earnings(
     return {member_id: Earnings(total, windows.get(member_id, {})) for member_id, total in lifetime.items()}
 
 
-async def _held(tx: Tx, tenant_id: uuid.UUID, member_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID | None]:
-    """The stored tier of each member that has a row (``None``: a row saying "no tier")."""
+async def _earnings(
+    tx: Tx, tenant_id: uuid.UUID, member_ids: Sequence[uuid.UUID], tier_set: Sequence[Tier], moment: datetime
+) -> dict[uuid.UUID, Earnings]:
+    """Earnings of the open members among ``member_ids``."""
+    rows = await tx.execute(_accounts_of(tenant_id, member_ids))
+    return await _window_earnings(tx, tenant_id, {r.member_id: int(r.lifetime_earn) for r in rows}, tier_set, moment)
+
+
+async def _earnings_and_held(
+    tx: Tx, tenant_id: uuid.UUID, member_ids: Sequence[uuid.UUID], tier_set: Sequence[Tier], moment: datetime
+) -> tuple[dict[uuid.UUID, Earnings], dict[uuid.UUID, uuid.UUID | None]]:
+    """:func:`_earnings`, and the stored tier of each of those members that has a ``member_tiers`` row (``None``:
+    a row saying "no tier"), read in the same statement."""
+    holding = member_tiers.c
     rows = await tx.execute(
-        select(member_tiers.c.member_id, member_tiers.c.tier_id).where(
-            member_tiers.c.tenant_id == tenant_id, member_tiers.c.member_id.in_(member_ids)
+        _accounts_of(tenant_id, member_ids, holding.member_id.label("holder"), holding.tier_id).outerjoin(
+            member_tiers,
+            (holding.tenant_id == point_accounts.c.tenant_id) & (holding.member_id == point_accounts.c.member_id),
         )
     )
-    return {r.member_id: r.tier_id for r in rows}
+    lifetime: dict[uuid.UUID, int] = {}
+    held: dict[uuid.UUID, uuid.UUID | None] = {}
+    for row in rows:
+        lifetime[row.member_id] = int(row.lifetime_earn)
+        if row.holder is not None:
+            held[row.member_id] = row.tier_id
+    return await _window_earnings(tx, tenant_id, lifetime, tier_set, moment), held
 
 
 async def _move(
@@ -285,8 +307,7 @@ async def reassess_members(
 ) -> list[uuid.UUID]:
     """Move each member to the tier their earnings give them now; emits ``TIER_CHANGED`` for real moves only.
     Returns the members that moved."""
-    earnings = await _earnings(tx, tenant_id, member_ids, tier_set, now())
-    stored = await _held(tx, tenant_id, list(earnings))
+    earnings, stored = await _earnings_and_held(tx, tenant_id, member_ids, tier_set, now())
     moved: list[uuid.UUID] = []
     for member_id, earned in earnings.items():
         target = current_tier(tier_set, earned)
@@ -323,21 +344,24 @@ async def member_tier(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID) -> Tie
     return _tier(row) if row is not None else None
 
 
+# Built once: every wallet reads it.
+_TIERS_AND_HELD = (
+    select(tiers, member_tiers.c.member_id.label("holder"))
+    .outerjoin(
+        member_tiers,
+        (member_tiers.c.tenant_id == tiers.c.tenant_id)
+        & (member_tiers.c.tier_id == tiers.c.tier_id)
+        & (member_tiers.c.member_id == bindparam("member_id")),
+    )
+    .where(tiers.c.tenant_id == bindparam("tenant_id"), tiers.c.deleted_at.is_(None))
+    .order_by(tiers.c.priority)
+)
+
+
 async def _tiers_and_held(tx: Tx, tenant_id: uuid.UUID, member_id: uuid.UUID) -> tuple[list[Tier], Tier | None]:
     """What :func:`list_tiers` and :func:`member_tier` answer, in one query: the live tiers (lowest priority
     first), each joined to the member's ``member_tiers`` row if it is the tier held (a member has one row at most)."""
-    holding = member_tiers.c
-    rows = await tx.execute(
-        select(tiers, holding.member_id.label("holder"))
-        .outerjoin(
-            member_tiers,
-            (holding.tenant_id == tiers.c.tenant_id)
-            & (holding.tier_id == tiers.c.tier_id)
-            & (holding.member_id == member_id),
-        )
-        .where(_live(tenant_id))
-        .order_by(tiers.c.priority)
-    )
+    rows = await tx.execute(_TIERS_AND_HELD, {"tenant_id": tenant_id, "member_id": member_id})
     tier_set: list[Tier] = []
     held: Tier | None = None
     for row in rows:

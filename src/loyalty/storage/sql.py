@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Table
@@ -20,3 +21,15 @@ def insert_ignoring_conflicts(tx: AsyncConnection, table: Table, **values: Any) 
     """``INSERT … ON CONFLICT DO NOTHING`` for the connection's dialect (both SQLite and PostgreSQL have it)."""
     dialect = postgresql if tx.dialect.name == "postgresql" else sqlite
     return dialect.insert(table).values(**values).on_conflict_do_nothing()
+
+
+@cache
+def _ignoring_conflicts(dialect_name: str, table: Table) -> Any:
+    dialect = postgresql if dialect_name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()
+
+
+def ignoring_conflicts(tx: AsyncConnection, table: Table) -> Any:
+    """:func:`insert_ignoring_conflicts` built once per dialect and table, for hot paths: execute it with the row's
+    values as parameters (building a statement costs more than running one SQLAlchemy has compiled before)."""
+    return _ignoring_conflicts(tx.dialect.name, table)
