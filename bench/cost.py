@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import random
 import statistics
@@ -97,7 +98,14 @@ def measured() -> Iterator[dict[str, float]]:
 
 
 async def cost_of(
-    url: str, *, members: int, operations: int, warmup: int, scenarios: list[str], show: bool = False
+    url: str,
+    *,
+    members: int,
+    operations: int,
+    warmup: int,
+    scenarios: list[str],
+    show: bool = False,
+    profile_dir: Path | None = None,
 ) -> dict[str, Any]:
     rng = random.Random(7)  # noqa: S311 - load data, not secrets
     tenant: Tenant = await seed(url, Sizes(members, 0), rng=rng)
@@ -124,12 +132,22 @@ async def cost_of(
                 sys.stdout.write("".join(f"{n:3d} {text}\n" for n, text in enumerate(counter.seen, 1)))
             cpu: list[float] = []
             statements: list[int] = []
+            profiler = cProfile.Profile() if profile_dir else None
             for index in range(operations):
                 before = counter.count
                 with measured() as figures:
+                    if profiler:
+                        profiler.enable()
                     await operation(index)
+                    if profiler:
+                        profiler.disable()
                 cpu.append(figures["cpu"] * 1000)
                 statements.append(counter.count - before)
+            if profiler and profile_dir:
+                # cProfile slows every call, so the CPU figures of a profiled run are not comparable with others.
+                backend = "sqlite" if url.startswith("sqlite") else "postgresql"
+                profile_dir.mkdir(parents=True, exist_ok=True)
+                profiler.dump_stats(profile_dir / f"{backend}-{scenario.name}.pstats")
             results[scenario.name] = {
                 "title": scenario.title,
                 "requests": scenario.requests,
@@ -168,6 +186,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--scenarios", default=",".join(s.name for s in SCENARIOS))
     parser.add_argument("--out", type=Path, help="write the figures as JSON here too")
     parser.add_argument("--show-statements", action="store_true", help="print the statements of one operation")
+    parser.add_argument(
+        "--profile", type=Path, metavar="DIR", help="write a cProfile of each scenario's operations here (pstats)"
+    )
     args = parser.parse_args(argv)
     configure_logging("WARNING")
     chosen = [name.strip() for name in args.scenarios.split(",") if name.strip()]
@@ -182,6 +203,7 @@ def main(argv: list[str]) -> int:
                 warmup=args.warmup,
                 scenarios=chosen,
                 show=args.show_statements,
+                profile_dir=args.profile,
             )
         )
         everything[backend] = results
