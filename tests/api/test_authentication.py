@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+import time_machine
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
@@ -135,6 +136,24 @@ async def test_an_expired_client_token_is_401(client: httpx.AsyncClient, db: Dat
     found, admin = await db.run(load)
     expired = issue_client_token(found, admin, frozenset({"admin"}), ttl_seconds=-3600)
     assert_fail(await client.get("/v1/users", headers=with_token(tenant, expired)), 401, "INVALID_TOKEN")
+
+
+async def test_a_token_that_worked_is_refused_once_it_expires(
+    client: httpx.AsyncClient, db: Database, tenant: TenantKit
+):
+    """The engine remembers tokens it has verified; expiry is still checked on every request."""
+
+    async def load(tx: Any) -> tuple[Any, Any]:
+        found = await tenant_service.get_tenant(tx, tenant.tenant_id)
+        admin = await client_service.get_client(tx, found.tenant_id, uuid.UUID(tenant.admin_client_id))
+        return found, admin
+
+    found, admin = await db.run(load)
+    token = issue_client_token(found, admin, frozenset({"admin"}), ttl_seconds=60)
+    assert (await client.get("/v1/users", headers=with_token(tenant, token))).status_code == 200
+
+    with time_machine.travel(time.time() + 60 + 31, tick=False):
+        assert_fail(await client.get("/v1/users", headers=with_token(tenant, token)), 401, "INVALID_TOKEN")
 
 
 async def test_a_token_of_tenant_a_with_tenant_b_api_key_is_401(client: httpx.AsyncClient, db: Database):

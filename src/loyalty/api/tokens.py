@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -31,9 +32,21 @@ def issue_client_token(tenant: Tenant, client: Client, scopes: frozenset[str], t
     return jwt.encode(claims, tenant.token_signing_key, algorithm=_ALGORITHM)
 
 
+# A till sends the same token with every request until it expires, so decoding is remembered per token (a few
+# thousand of them). Only successes are remembered; what can change for a token that once verified — its expiry
+# passing, its client being revoked — is checked on every request all the same.
+_REMEMBERED_TOKENS = 4096
+
+
+@lru_cache(maxsize=_REMEMBERED_TOKENS)
+def _unverified_claims(token: str) -> dict[str, Any]:
+    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    return claims
+
+
 def is_engine_token(token: str) -> bool:
     try:
-        claims = jwt.decode(token, options={"verify_signature": False})
+        claims = _unverified_claims(token)
     except jwt.PyJWTError as error:
         raise NotAuthenticated("The bearer token is not a JWT.", code="INVALID_TOKEN") from error
     return claims.get("iss") == ENGINE_ISSUER
@@ -42,23 +55,33 @@ def is_engine_token(token: str) -> bool:
 def unverified_subject(token: str) -> uuid.UUID | None:
     """The client id an engine token claims, read before its signature is checked (to load that client)."""
     try:
-        return uuid.UUID(str(jwt.decode(token, options={"verify_signature": False}).get("sub")))
+        return uuid.UUID(str(_unverified_claims(token).get("sub")))
     except (jwt.PyJWTError, ValueError):
         return None
 
 
+@lru_cache(maxsize=_REMEMBERED_TOKENS)
+def _verified_claims(token: str, signing_key: str) -> dict[str, Any]:
+    """The claims of a token signed with ``signing_key`` (keyed by both: a new signing key verifies afresh)."""
+    claims: dict[str, Any] = jwt.decode(
+        token,
+        signing_key,
+        algorithms=[_ALGORITHM],
+        issuer=ENGINE_ISSUER,
+        options={"require": ["exp", "iat", "sub", "tid"]},
+        leeway=_LEEWAY_SECONDS,
+    )
+    return claims
+
+
 def verify_client_token(tenant: Tenant, token: str) -> dict[str, Any]:
     try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            tenant.token_signing_key,
-            algorithms=[_ALGORITHM],
-            issuer=ENGINE_ISSUER,
-            options={"require": ["exp", "iat", "sub", "tid"]},
-            leeway=_LEEWAY_SECONDS,
-        )
+        claims = _verified_claims(token, tenant.token_signing_key)
     except jwt.PyJWTError as error:
         raise NotAuthenticated(f"The access token is not valid: {error}.", code="INVALID_TOKEN") from error
+    # A remembered token may have expired since it was first verified.
+    if int(claims["exp"]) + _LEEWAY_SECONDS <= time.time():
+        raise NotAuthenticated("The access token is not valid: Signature has expired.", code="INVALID_TOKEN")
     if claims.get("tid") != str(tenant.tenant_id):
         raise NotAuthenticated("The access token belongs to another tenant.", code="INVALID_TOKEN")
     return claims
