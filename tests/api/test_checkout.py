@@ -254,6 +254,23 @@ async def test_an_anonymous_checkout_takes_offers_for_everyone_and_earns_nothing
     )
 
 
+async def test_a_voucher_typed_with_spaces_at_an_anonymous_checkout_is_burned_for_its_owner(client, tenant: TenantKit):
+    member = await member_with_points(client, tenant, 0)
+    code = await voucher_code(client, tenant, member, 100)
+
+    sale = {**basket(None, voucherCodes=[f"  {code} "]), "externalId": "ANON-VOUCHER-1"}
+    receipt = ok(await client.post("/v1/checkouts", headers=tenant.pos, json=sale))
+
+    assert receipt["totals"]["total"] == 1000 - 100
+    assert [d["code"] for d in receipt["appliedDiscounts"] if d["source"] == "VOUCHER"] == [code]
+    wallet = ok(await client.get(f"/v1/users/{member['id']}/wallet", headers=tenant.pos))
+    assert code not in {v["code"]["value"] for v in wallet["vouchers"]}
+    burns = ok(
+        await client.get("/v1/events", headers=tenant.admin, params={"type": "BURNED_VOUCHER", "user": member["id"]})
+    )
+    assert len(burns) == 1
+
+
 @pytest.mark.parametrize("restore", [True, False])
 async def test_a_full_refund_restores_the_vouchers_only_when_the_setting_says_so(client, tenant: TenantKit, restore):
     ok(await client.patch("/v1/settings", headers=tenant.admin, json={"restoreVouchersOnRefund": restore}))

@@ -56,7 +56,7 @@ class Quote:
     venue: Venue | None
     result: PricingResult
     refused: tuple[VoucherRefusal, ...]
-    # The benefit behind each applied benefit code (to burn at checkout).
+    # The benefit behind each applied benefit code, by the code as stored (to burn at checkout).
     benefits: Mapping[str, Benefit]
 
 
@@ -135,8 +135,8 @@ async def quote_basket(tx: Tx, tenant_id: uuid.UUID, draft: BasketDraft) -> Quot
             continue
         candidate, benefit = checked
         candidates.append(candidate)
-        if benefit is not None:
-            benefits[code] = benefit
+        if benefit is not None and candidate.code is not None:
+            benefits[candidate.code] = benefit  # by the code as stored (a till may send it with spaces around)
     result = price_basket(
         PricingRequest(
             lines=draft.lines,

@@ -341,14 +341,13 @@ async def validate_voucher(
 
     valid_here = not reward.venue_ids or venue is None or venue.venue_id in reward.venue_ids
     check_validation(benefit, moment, owner_matches=names_owner, valid_at_venue=valid_here)
-    row = benefits.c
-    target = (row.tenant_id == tenant_id) & (row.benefit_id == benefit.benefit_id) & row.burned_at.is_(None)
     # Both updates answer the row they wrote (RETURNING), so the benefit is not read back.
     if allow_future_validation:
+        row = benefits.c
         marked = (
             await tx.execute(
                 update(benefits)
-                .where(target)
+                .where(row.tenant_id == tenant_id, row.benefit_id == benefit.benefit_id, row.burned_at.is_(None))
                 .values(code_validated_at=func.coalesce(row.code_validated_at, moment), updated_at=moment)
                 .returning(*benefits.c)
             )
@@ -357,37 +356,69 @@ async def validate_voucher(
         updated = (
             _benefit(marked, benefit) if marked is not None else await get_benefit(tx, tenant_id, benefit.benefit_id)
         )
-        burned = False
-    else:
-        still_valid = row.redeemed_at.is_not(None) & (row.expires_at.is_(None) | (row.expires_at >= moment))
-        done = (
-            await tx.execute(
-                update(benefits)
-                .where(target & still_valid)
-                .values(
-                    burned_at=moment,
-                    code_validated_at=func.coalesce(row.code_validated_at, moment),
-                    burned_venue_id=venue.venue_id if venue else None,
-                    burned_by=actor,
-                    updated_at=moment,
-                )
-                .returning(*benefits.c)
-            )
-        ).first()
-        if done is None:
-            # Another till burned it first (or it changed underneath): answer with what it is now.
-            current = await get_benefit(tx, tenant_id, benefit.benefit_id)
-            check_validation(current, now(), owner_matches=True, valid_at_venue=True)
-            raise Conflict("This voucher was already used.", code="VOUCHER_ALREADY_BURNED")
-        updated = _benefit(done, benefit)
-        burned = True
-    unchanged = True
-    if burned:
-        event = await _announce(tx, tenant_id, events.IntrinsicEvent.BURNED_VOUCHER, updated, owner, actor)
-        unchanged = not any(r.status is ReactionStatus.APPLIED for r in event.reactions)
+        return Validation(benefit=updated, reward=reward, code_value=found.value, burned=False, owner=owner)
+    updated, event = await _burn(tx, tenant_id, benefit, owner, venue.venue_id if venue else None, actor, moment)
+    # The owner as read is still the owner now unless the burn's reactions changed them.
+    unchanged = not any(r.status is ReactionStatus.APPLIED for r in event.reactions)
     return Validation(
-        benefit=updated, reward=reward, code_value=found.value, burned=burned, owner=owner if unchanged else None
+        benefit=updated, reward=reward, code_value=found.value, burned=True, owner=owner if unchanged else None
     )
+
+
+async def _burn(
+    tx: Tx,
+    tenant_id: uuid.UUID,
+    benefit: Benefit,
+    owner: Member,
+    venue_id: uuid.UUID | None,
+    actor: str,
+    moment: datetime,
+) -> tuple[Benefit, events.StoredEvent]:
+    """The conditional burn of a checked voucher, and its ``BURNED_VOUCHER``: of many tills burning one code at
+    once exactly one succeeds, and a voucher that changed since it was checked is refused."""
+    row = benefits.c
+    done = (
+        await tx.execute(
+            update(benefits)
+            .where(
+                row.tenant_id == tenant_id,
+                row.benefit_id == benefit.benefit_id,
+                row.burned_at.is_(None),
+                row.redeemed_at.is_not(None),
+                row.expires_at.is_(None) | (row.expires_at >= moment),
+            )
+            .values(
+                burned_at=moment,
+                code_validated_at=func.coalesce(row.code_validated_at, moment),
+                burned_venue_id=venue_id,
+                burned_by=actor,
+                updated_at=moment,
+            )
+            .returning(*benefits.c)
+        )
+    ).first()
+    if done is None:
+        # Another till burned it first (or it changed underneath): answer with what it is now.
+        current = await get_benefit(tx, tenant_id, benefit.benefit_id)
+        check_validation(current, now(), owner_matches=True, valid_at_venue=True)
+        raise Conflict("This voucher was already used.", code="VOUCHER_ALREADY_BURNED")
+    updated = _benefit(done, benefit)
+    return updated, await _announce(tx, tenant_id, events.IntrinsicEvent.BURNED_VOUCHER, updated, owner, actor)
+
+
+async def burn_quoted_voucher(
+    tx: Tx, tenant_id: uuid.UUID, benefit: Benefit, member: Member | None, venue_id: uuid.UUID | None, *, actor: str
+) -> Benefit:
+    """Burn a voucher that a basket quote has just checked in this transaction (a checkout): the quote's benefit,
+    member and venue are used as read, not read again. The quote refused codes of other members and codes not
+    valid at the venue; the burn itself is the same conditional write as :func:`validate_voucher`'s."""
+    owner = member if member is not None and member.member_id == benefit.member_id else None
+    if owner is None:
+        owner = await member_service.get_member(tx, tenant_id, benefit.member_id)
+    moment = now()
+    check_validation(benefit, moment, owner_matches=True, valid_at_venue=True)
+    updated, _ = await _burn(tx, tenant_id, benefit, owner, venue_id, actor, moment)
+    return updated
 
 
 async def unburn_voucher(

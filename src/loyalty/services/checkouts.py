@@ -199,13 +199,12 @@ async def _check_out(
     for applied in quote.result.applied:
         if applied.source is Source.VOUCHER and applied.benefit_id is not None and applied.code is not None:
             # The conditional burn: if another till burned it first, this raises and everything rolls back.
-            await benefit_service.validate_voucher(
+            await benefit_service.burn_quoted_voucher(
                 tx,
                 tenant_id,
-                applied.code,
-                allow_future_validation=False,
-                user_identifier=str(quote.member.member_id) if quote.member else None,
-                venue_identifier=str(quote.venue.venue_id) if quote.venue else None,
+                quote.benefits[applied.code],
+                quote.member,
+                quote.venue.venue_id if quote.venue else None,
                 actor=actor,
             )
             burned.append(applied.benefit_id)
