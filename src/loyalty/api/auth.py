@@ -1,8 +1,9 @@
 """Who is calling, and may they call this route.
 
 Every route declares its access with an :class:`Access` dependency; ``tests/api/test_route_access.py`` fails for
-a ``/v1`` route that declares none. Authentication costs one read transaction: the tenant row (by the id
-embedded in the API key) and, for client tokens, the client row (so revocation is immediate).
+a ``/v1`` route that declares none. Authentication costs one read: the tenant row (by the id
+embedded in the API key) and, for client tokens, the client row (so revocation is immediate), in one statement run
+outside any transaction.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ async def authenticate(request: Request, api_key: str | None, token: str | None)
     """Resolve the caller. The tenant's rate limit is taken before any signature is checked. Signatures are
     checked after the read transaction, since a member token's key may have to be fetched from the identity
     provider (no network I/O inside a transaction)."""
-    tenant, client = await database(request).run(lambda tx: _load(tx, api_key, token), write=False)
+    tenant, client = await database(request).run(lambda tx: _load(tx, api_key, token), single_read=True)
     request.state.tenant_id = str(tenant.tenant_id)
     limits_of(request).admit(tenant)
     if token is None:
@@ -115,7 +116,7 @@ class TenantOnly:
 
     async def __call__(self, request: Request, api_key: str | None = Security(api_key_header)) -> Tenant:
         db = database(request)
-        tenant = await db.run(lambda tx: tenant_service.authenticate_api_key(tx, api_key), write=False)
+        tenant = await db.run(lambda tx: tenant_service.authenticate_api_key(tx, api_key), single_read=True)
         request.state.tenant_id = str(tenant.tenant_id)
         limits_of(request).admit(tenant)
         return tenant

@@ -87,6 +87,10 @@ class Database:
         if self.dialect == "sqlite":
             _configure_sqlite(self.engine, sqlite_synchronous)
         self._immediate = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        # Reads of a single statement need no transaction around them: no BEGIN and COMMIT round trips.
+        self._untransacted = self.engine.execution_options(
+            **({"sqlite_begin": None} if self.dialect == "sqlite" else {"isolation_level": "AUTOCOMMIT"})
+        )
         # One queue of SQLite writers per event loop (an asyncio lock belongs to the loop it is first used on).
         self._writer_queues: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
             weakref.WeakKeyDictionary()
@@ -104,18 +108,18 @@ class Database:
         return queue
 
     @asynccontextmanager
-    async def transaction(self, *, write: bool = True) -> AsyncIterator[Tx]:
-        """One transaction; commits when the block ends normally, rolls back on any exception."""
+    async def transaction(self, *, write: bool = True, single_read: bool = False) -> AsyncIterator[Tx]:
+        """One transaction; commits when the block ends normally, rolls back on any exception. A
+        ``single_read`` is one statement that reads: it runs in autocommit mode, outside any transaction."""
         if write and self.is_sqlite:
-            async with self._writer_queue(), self._begin(write) as conn:
+            async with self._writer_queue(), self._begin(self._immediate) as conn:
                 yield conn
         else:
-            async with self._begin(write) as conn:
+            async with self._begin(self._untransacted if single_read else self.engine) as conn:
                 yield conn
 
     @asynccontextmanager
-    async def _begin(self, write: bool) -> AsyncIterator[Tx]:
-        engine = self._immediate if write else self.engine
+    async def _begin(self, engine: AsyncEngine) -> AsyncIterator[Tx]:
         async with engine.begin() as conn:
             conn.info.pop(_MEMO, None)
             try:
@@ -123,11 +127,12 @@ class Database:
             finally:
                 conn.info.pop(_MEMO, None)
 
-    async def run(self, work: Callable[[Tx], Awaitable[T]], *, write: bool = True) -> T:
-        """Run ``work`` in a transaction, retrying the whole of it on transient conflicts."""
+    async def run(self, work: Callable[[Tx], Awaitable[T]], *, write: bool = True, single_read: bool = False) -> T:
+        """Run ``work`` in a transaction, retrying the whole of it on transient conflicts. ``single_read``: work
+        that sends one reading statement (see :meth:`transaction`)."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                async with self.transaction(write=write) as tx:
+                async with self.transaction(write=write and not single_read, single_read=single_read) as tx:
                     return await work(tx)
             except DBAPIError as error:
                 if attempt == MAX_ATTEMPTS or not is_retryable(error):
@@ -158,4 +163,5 @@ def _configure_sqlite(engine: AsyncEngine, synchronous: str) -> None:
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode is not None:  # None: a single read, in SQLite's autocommit mode
+            conn.exec_driver_sql(f"BEGIN {mode}")
