@@ -91,6 +91,7 @@ def test_non_database_errors_are_not_retryable():
 def test_iso_writes_utc_with_milliseconds_and_z():
     assert iso(datetime(2025, 1, 10, 12, 34, 56, tzinfo=UTC)) == "2025-01-10T12:34:56.000Z"
     assert iso(datetime(2025, 1, 10, 12, 34, 56, 789999, tzinfo=UTC)) == "2025-01-10T12:34:56.789Z"
+    assert iso(datetime(999, 3, 1, tzinfo=UTC)) == "0999-03-01T00:00:00.000Z"  # four digits, as RFC 3339 requires
 
 
 def test_iso_converts_other_zones_to_utc():

@@ -25,8 +25,10 @@ class JSendResponse(Response):
 
 
 def _plain(data: Any) -> Any:
+    """``data`` ready for orjson: a model is serialised by pydantic straight to JSON (in Rust, without building the
+    intermediate dicts) and embedded as a fragment."""
     if isinstance(data, BaseModel):
-        return data.model_dump(mode="json", by_alias=True)
+        return orjson.Fragment(data.model_dump_json(by_alias=True))
     if isinstance(data, list):
         return [_plain(item) for item in data]
     return data

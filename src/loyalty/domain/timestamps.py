@@ -4,4 +4,6 @@ from datetime import UTC, datetime
 
 
 def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    """``2025-01-10T12:34:56.789Z``: UTC, milliseconds (truncated), always a four-digit year. (``isoformat`` is
+    C code and a few times faster than ``strftime``; every timestamp in every answer goes through here.)"""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
