@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, false, func, or_, select, update
@@ -415,6 +416,27 @@ async def view_of(tx: Tx, tenant_id: uuid.UUID, reward: Reward) -> RewardView:
     return (await _views(tx, tenant_id, [reward], discounts_read=True))[0]
 
 
+@cache
+def _live_catalogue(*, by_type: bool, by_category: bool, descending: bool) -> Any:
+    """What the database can rule out of a member's or a till's catalogue (archived, reactor-only, outside its
+    window); tiers and audiences (JSON lists) are then judged by the domain rules. Built once per shape: it runs
+    for every offer list at the till."""
+    moment = bindparam("moment", type_=rewards.c.available_from.type)
+    conditions: list[ColumnElement[bool]] = [
+        rewards.c.tenant_id == bindparam("tenant_id"),
+        rewards.c.archived_at.is_(None),
+        rewards.c.reactor_only.is_(false()),
+        rewards.c.available_from <= moment,
+        or_(rewards.c.available_until.is_(None), rewards.c.available_until > moment),
+    ]
+    if by_type:
+        conditions.append(rewards.c.type == bindparam("type"))
+    if by_category:
+        conditions.append(rewards.c.category_id == bindparam("category_id"))
+    created = rewards.c.created_at.desc() if descending else rewards.c.created_at
+    return select(rewards).where(*conditions).order_by(rewards.c.priority.desc(), created, rewards.c.reward_id)
+
+
 async def list_rewards(
     tx: Tx,
     tenant_id: uuid.UUID,
@@ -436,30 +458,30 @@ async def list_rewards(
     this transaction already and nothing has changed it since (it is not read again).
     """
     moment = now()
-    conditions: list[ColumnElement[bool]] = [rewards.c.tenant_id == tenant_id]
-    if reward_type is not None:
-        conditions.append(rewards.c.type == reward_type.value)
     if category_id is not None:
         await category_service.get_category(tx, tenant_id, category_id)
-        conditions.append(rewards.c.category_id == category_id)
-    created = rewards.c.created_at.desc() if descending else rewards.c.created_at
-    ordering = (rewards.c.priority.desc(), created, rewards.c.reward_id)
-
     if viewer.kind is ViewerKind.ADMIN:
+        conditions: list[ColumnElement[bool]] = [rewards.c.tenant_id == tenant_id]
+        if reward_type is not None:
+            conditions.append(rewards.c.type == reward_type.value)
+        if category_id is not None:
+            conditions.append(rewards.c.category_id == category_id)
+        created = rewards.c.created_at.desc() if descending else rewards.c.created_at
+        ordering = (rewards.c.priority.desc(), created, rewards.c.reward_id)
         if not include_archived:
             conditions.append(rewards.c.archived_at.is_(None))
         total = (await tx.execute(select(func.count()).select_from(rewards).where(*conditions))).scalar_one()
         rows = await tx.execute(select(rewards).where(*conditions).order_by(*ordering).limit(limit).offset(skip))
         return await _views(tx, tenant_id, [_reward(r) for r in rows]), total
 
-    # What the database can rule out; tiers and audiences (JSON lists) are then judged by the domain rules.
-    conditions += [
-        rewards.c.archived_at.is_(None),
-        rewards.c.reactor_only.is_(false()),
-        rewards.c.available_from <= moment,
-        or_(rewards.c.available_until.is_(None), rewards.c.available_until > moment),
-    ]
-    candidates = [_reward(r) for r in await tx.execute(select(rewards).where(*conditions).order_by(*ordering))]
+    query = _live_catalogue(by_type=reward_type is not None, by_category=category_id is not None, descending=descending)
+    parameters = {
+        "tenant_id": tenant_id,
+        "type": reward_type.value if reward_type is not None else None,
+        "category_id": category_id,
+        "moment": moment,
+    }
+    candidates = [_reward(r) for r in await tx.execute(query, parameters)]
     standing = await _standing(tx, tenant_id, viewer.member, balance) if viewer.member is not None else None
     tier_refs = await _tiers_by_id(tx, tenant_id, [r.tier_id for r in candidates])
     shown: list[tuple[Reward, Eligibility]] = []
