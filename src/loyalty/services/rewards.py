@@ -309,38 +309,42 @@ async def _tiers_by_id(tx: Tx, tenant_id: uuid.UUID, ids: Iterable[uuid.UUID | N
     return {r.tier_id: TierRef(r.tier_id, r.name, r.priority) for r in rows}
 
 
+# A member's standing, read for every offer list and every reward they look at: built once.
+_TIER_PRIORITY = (
+    select(tiers.c.priority)
+    .select_from(member_tiers)
+    .join(tiers, and_(tiers.c.tenant_id == member_tiers.c.tenant_id, tiers.c.tier_id == member_tiers.c.tier_id))
+    .where(
+        member_tiers.c.tenant_id == bindparam("tenant_id"),
+        member_tiers.c.member_id == bindparam("member_id"),
+        tiers.c.deleted_at.is_(None),
+    )
+)
+_AUDIENCE_IDS = (
+    select(audience_members.c.audience_id)
+    .select_from(audience_members)
+    .join(
+        audiences,
+        and_(
+            audiences.c.tenant_id == audience_members.c.tenant_id,
+            audiences.c.audience_id == audience_members.c.audience_id,
+        ),
+    )
+    .where(
+        audience_members.c.tenant_id == bindparam("tenant_id"),
+        audience_members.c.member_id == bindparam("member_id"),
+        audiences.c.deleted_at.is_(None),
+        audiences.c.is_active.is_(True),
+    )
+)
+
+
 async def _standing(tx: Tx, tenant_id: uuid.UUID, member: Member, balance: int | None = None) -> Standing:
     """The member's tier priority, audiences and balance. Deleted tiers and audiences, and inactive audiences,
     count for nothing. ``balance``: the member's balance, when the caller read it in this transaction already."""
-    tier_priority = (
-        await tx.execute(
-            select(tiers.c.priority)
-            .select_from(member_tiers)
-            .join(tiers, and_(tiers.c.tenant_id == member_tiers.c.tenant_id, tiers.c.tier_id == member_tiers.c.tier_id))
-            .where(
-                member_tiers.c.tenant_id == tenant_id,
-                member_tiers.c.member_id == member.member_id,
-                tiers.c.deleted_at.is_(None),
-            )
-        )
-    ).scalar_one_or_none()
-    audience_rows = await tx.execute(
-        select(audience_members.c.audience_id)
-        .select_from(audience_members)
-        .join(
-            audiences,
-            and_(
-                audiences.c.tenant_id == audience_members.c.tenant_id,
-                audiences.c.audience_id == audience_members.c.audience_id,
-            ),
-        )
-        .where(
-            audience_members.c.tenant_id == tenant_id,
-            audience_members.c.member_id == member.member_id,
-            audiences.c.deleted_at.is_(None),
-            audiences.c.is_active.is_(True),
-        )
-    )
+    whose = {"tenant_id": tenant_id, "member_id": member.member_id}
+    tier_priority = (await tx.execute(_TIER_PRIORITY, whose)).scalar_one_or_none()
+    audience_rows = await tx.execute(_AUDIENCE_IDS, whose)
     if balance is None:
         balance = (await point_service.get_account(tx, tenant_id, member.member_id)).balance
     return Standing(
