@@ -293,6 +293,37 @@ async def redeem_benefit(tx: Tx, tenant_id: uuid.UUID, benefit: Benefit, member:
     return updated
 
 
+# The two writes of a validation, built once (bound names differ from the columns they set).
+_MOMENT = bindparam("moment", type_=benefits.c.burned_at.type)
+_UNBURNED = (
+    (benefits.c.tenant_id == bindparam("at_tenant"))
+    & (benefits.c.benefit_id == bindparam("at_benefit"))
+    & benefits.c.burned_at.is_(None)
+)
+_MARK_VALIDATED = (
+    update(benefits)
+    .where(_UNBURNED)
+    .values(code_validated_at=func.coalesce(benefits.c.code_validated_at, _MOMENT), updated_at=_MOMENT)
+    .returning(*benefits.c)
+)
+_BURN = (
+    update(benefits)
+    .where(
+        _UNBURNED,
+        benefits.c.redeemed_at.is_not(None),
+        benefits.c.expires_at.is_(None) | (benefits.c.expires_at >= _MOMENT),
+    )
+    .values(
+        burned_at=_MOMENT,
+        code_validated_at=func.coalesce(benefits.c.code_validated_at, _MOMENT),
+        burned_venue_id=bindparam("venue", type_=benefits.c.burned_venue_id.type),
+        burned_by=bindparam("actor", type_=benefits.c.burned_by.type),
+        updated_at=_MOMENT,
+    )
+    .returning(*benefits.c)
+)
+
+
 async def validate_voucher(
     tx: Tx,
     tenant_id: uuid.UUID,
@@ -343,15 +374,8 @@ async def validate_voucher(
     check_validation(benefit, moment, owner_matches=names_owner, valid_at_venue=valid_here)
     # Both updates answer the row they wrote (RETURNING), so the benefit is not read back.
     if allow_future_validation:
-        row = benefits.c
-        marked = (
-            await tx.execute(
-                update(benefits)
-                .where(row.tenant_id == tenant_id, row.benefit_id == benefit.benefit_id, row.burned_at.is_(None))
-                .values(code_validated_at=func.coalesce(row.code_validated_at, moment), updated_at=moment)
-                .returning(*benefits.c)
-            )
-        ).first()
+        which = {"at_tenant": tenant_id, "at_benefit": benefit.benefit_id, "moment": moment}
+        marked = (await tx.execute(_MARK_VALIDATED, which)).first()
         # No row: burned meanwhile by another till (PostgreSQL); answer with what it is now, as before.
         updated = (
             _benefit(marked, benefit) if marked is not None else await get_benefit(tx, tenant_id, benefit.benefit_id)
@@ -376,27 +400,14 @@ async def _burn(
 ) -> tuple[Benefit, events.StoredEvent]:
     """The conditional burn of a checked voucher, and its ``BURNED_VOUCHER``: of many tills burning one code at
     once exactly one succeeds, and a voucher that changed since it was checked is refused."""
-    row = benefits.c
-    done = (
-        await tx.execute(
-            update(benefits)
-            .where(
-                row.tenant_id == tenant_id,
-                row.benefit_id == benefit.benefit_id,
-                row.burned_at.is_(None),
-                row.redeemed_at.is_not(None),
-                row.expires_at.is_(None) | (row.expires_at >= moment),
-            )
-            .values(
-                burned_at=moment,
-                code_validated_at=func.coalesce(row.code_validated_at, moment),
-                burned_venue_id=venue_id,
-                burned_by=actor,
-                updated_at=moment,
-            )
-            .returning(*benefits.c)
-        )
-    ).first()
+    parameters = {
+        "at_tenant": tenant_id,
+        "at_benefit": benefit.benefit_id,
+        "moment": moment,
+        "venue": venue_id,
+        "actor": actor,
+    }
+    done = (await tx.execute(_BURN, parameters)).first()
     if done is None:
         # Another till burned it first (or it changed underneath): answer with what it is now.
         current = await get_benefit(tx, tenant_id, benefit.benefit_id)

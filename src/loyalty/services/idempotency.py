@@ -24,6 +24,8 @@ from loyalty.storage.tables import idempotency_keys
 # How long a request waits for another request holding the same key before answering 409 (PostgreSQL).
 IN_USE_WAIT = "5s"
 _LOCK_NOT_AVAILABLE = "55P03"
+_WAIT_BRIEFLY = text(f"SET LOCAL lock_timeout = '{IN_USE_WAIT}'")
+_WAIT_AS_USUAL = text("SET LOCAL lock_timeout TO DEFAULT")
 
 
 @dataclass(frozen=True)
@@ -43,10 +45,10 @@ async def claim(tx: Tx, tenant_id: uuid.UUID, credential: str, key: str, fingerp
     postgres = tx.dialect.name == "postgresql"
     try:
         if postgres:
-            await tx.execute(text(f"SET LOCAL lock_timeout = '{IN_USE_WAIT}'"))
+            await tx.execute(_WAIT_BRIEFLY)
         inserted = (await tx.execute(ignoring_conflicts(tx, idempotency_keys), claimed)).rowcount
         if postgres:
-            await tx.execute(text("SET LOCAL lock_timeout TO DEFAULT"))
+            await tx.execute(_WAIT_AS_USUAL)
     except DBAPIError as error:
         if sqlstate_of(error) == _LOCK_NOT_AVAILABLE:
             raise Conflict(
