@@ -2,7 +2,7 @@
 with the engine in-process, one operation at a time.
 
 The load runs (``python -m bench``) answer "how fast under load"; their figures move with whatever else the machine
-is doing. These answer "how much work per operation", which hardly does: CPU time is counted for this process only
+is doing. These answer "how much work per operation", which moves much less: CPU time is counted for this process only
 (the engine, the in-process client and, on SQLite, the database, which runs in the engine's threads; PostgreSQL's
 own CPU is not counted, its statements are), and the statements are counted exactly. They are what an
 optimisation should move, and they bound the throughput: a process cannot serve more than 1 / (CPU per operation)
@@ -146,7 +146,6 @@ async def cost_of(
             if profiler and profile_dir:
                 # cProfile slows every call, so the CPU figures of a profiled run are not comparable with others.
                 backend = "sqlite" if url.startswith("sqlite") else "postgresql"
-                profile_dir.mkdir(parents=True, exist_ok=True)
                 profiler.dump_stats(profile_dir / f"{backend}-{scenario.name}.pstats")
             results[scenario.name] = {
                 "title": scenario.title,
@@ -191,6 +190,8 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     configure_logging("WARNING")
+    if args.profile:
+        args.profile.mkdir(parents=True, exist_ok=True)
     chosen = [name.strip() for name in args.scenarios.split(",") if name.strip()]
     everything = {}
     for url in args.url:

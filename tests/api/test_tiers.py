@@ -191,7 +191,8 @@ async def test_an_event_whose_reactors_cross_two_tiers_makes_one_move(
     gold = await create_tier(client, tenant.admin, lifetime("Gold", 2, 200))
     ok(await client.post("/v1/event_types", headers=tenant.admin, json={"name": "BIG_SPEND"}))
     for name, points in (("First half", "150"), ("Second half", "100")):
-        reaction = {"type": "POINTS", "points": {"operation": "SUM", "arguments": [{"type": "NUMBER", "value": points}]}}
+        amount = {"operation": "SUM", "arguments": [{"type": "NUMBER", "value": points}]}
+        reaction = {"type": "POINTS", "points": amount}
         reactor = {"name": name, "eventType": "BIG_SPEND", "reactions": [reaction]}
         ok(await client.post("/v1/event_reactors", headers=tenant.admin, json=reactor))
     member = await create_member(client, tenant.admin)
