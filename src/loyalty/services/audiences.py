@@ -34,7 +34,7 @@ from loyalty.services import members as member_service
 from loyalty.services.clock import now
 from loyalty.services.config import bump_config_version
 from loyalty.storage.database import Tx
-from loyalty.storage.sql import insert_ignoring_conflicts
+from loyalty.storage.sql import ignoring_conflicts
 from loyalty.storage.tables import (
     audience_members,
     audiences,
@@ -405,14 +405,13 @@ async def reassess_members(
         change = membership_change(candidates, document, current.get(member_id, set()))
         for audience in change.joined:
             joined = await tx.execute(
-                insert_ignoring_conflicts(
-                    tx,
-                    audience_members,
-                    tenant_id=tenant_id,
-                    audience_id=audience.audience_id,
-                    member_id=member_id,
-                    joined_at=now(),
-                )
+                ignoring_conflicts(tx, audience_members),
+                {
+                    "tenant_id": tenant_id,
+                    "audience_id": audience.audience_id,
+                    "member_id": member_id,
+                    "joined_at": now(),
+                },
             )
             if joined.rowcount:
                 joins += 1

@@ -20,7 +20,7 @@ from loyalty.domain.errors import Conflict, InvalidInput, NotFound, Refused
 from loyalty.services.clock import now
 from loyalty.services.config import bump_config_version
 from loyalty.storage.database import Tx
-from loyalty.storage.sql import insert_ignoring_conflicts
+from loyalty.storage.sql import ignoring_conflicts
 from loyalty.storage.tables import code_pools, voucher_codes
 
 MAX_BULK_CODES = 100_000
@@ -166,7 +166,7 @@ async def add_codes(tx: Tx, tenant_id: uuid.UUID, pool_id: uuid.UUID, values: li
                 }
                 for value in new_values
             ]
-            result = await tx.execute(insert_ignoring_conflicts(tx, voucher_codes), rows)
+            result = await tx.execute(ignoring_conflicts(tx, voucher_codes), rows)
             created += result.rowcount if result.rowcount >= 0 else len(rows)
     return BulkResult(created=created, duplicates=duplicates)
 

@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 import orjson
-from sqlalchemy import false, func, select, update
+from sqlalchemy import bindparam, false, func, select, update
 
 from loyalty.domain import schemas
 from loyalty.domain.benefits import Origin
@@ -42,7 +42,7 @@ from loyalty.services import webhooks as webhook_service
 from loyalty.services.clock import now
 from loyalty.services.event_types import event_secret
 from loyalty.storage.database import Tx
-from loyalty.storage.sql import insert_ignoring_conflicts, storable
+from loyalty.storage.sql import ignoring_conflicts, storable
 from loyalty.storage.tables import event_reactions, events, reactor_activations
 
 # Intrinsic events caused by reactions (BADGE_AWARDED) run reactors too, down to this depth; deeper events are
@@ -270,7 +270,7 @@ async def _process(
         "dedupe_subject": str(event.subject_id or "") if dedupe_key is not None else None,
     }
     if dedupe_key is not None:
-        inserted = (await tx.execute(insert_ignoring_conflicts(tx, events, **row))).rowcount
+        inserted = (await tx.execute(ignoring_conflicts(tx, events), row)).rowcount
         if not inserted:
             original = await _find_duplicate(tx, tenant_id, event.type, str(row["dedupe_subject"]), dedupe_key)
             return replace(original, duplicate=True)
@@ -345,23 +345,28 @@ async def _claim_activation(tx: Tx, tenant_id: uuid.UUID, reactor: CompiledReact
     exceed the limit together."""
     reactor_id = reactor.reactor.reactor_id
     await tx.execute(
-        insert_ignoring_conflicts(
-            tx, reactor_activations, tenant_id=tenant_id, reactor_id=reactor_id, context_key=key, activations=0
-        )
+        ignoring_conflicts(tx, reactor_activations),
+        {"tenant_id": tenant_id, "reactor_id": reactor_id, "context_key": key, "activations": 0},
     )
-    counter = reactor_activations.c
     claimed = await tx.execute(
-        update(reactor_activations)
-        .where(
-            counter.tenant_id == tenant_id,
-            counter.reactor_id == reactor_id,
-            counter.context_key == key,
-            counter.activations < reactor.reactor.max_activations,
-        )
-        .values(activations=counter.activations + 1)
-        .returning(counter.activations)
+        _CLAIM_ACTIVATION,
+        {"at_tenant": tenant_id, "at_reactor": reactor_id, "at_key": key, "limit": reactor.reactor.max_activations},
     )
     return claimed.first() is not None
+
+
+_counter = reactor_activations.c
+_CLAIM_ACTIVATION = (
+    update(reactor_activations)
+    .where(
+        _counter.tenant_id == bindparam("at_tenant"),
+        _counter.reactor_id == bindparam("at_reactor"),
+        _counter.context_key == bindparam("at_key"),
+        _counter.activations < bindparam("limit"),
+    )
+    .values(activations=_counter.activations + 1)
+    .returning(_counter.activations)
+)  # built once (see storage/sql.py, ignoring_conflicts): every limited reactor of every event runs it
 
 
 async def _run_reactor(

@@ -67,7 +67,7 @@ from loyalty.services import settings as settings_service
 from loyalty.services import venues as venue_service
 from loyalty.services.clock import now
 from loyalty.storage.database import Tx
-from loyalty.storage.sql import insert_ignoring_conflicts, storable
+from loyalty.storage.sql import ignoring_conflicts, storable
 from loyalty.storage.tables import members, order_lines, orders, refund_lines, refunds, venues
 
 __all__ = [
@@ -230,9 +230,8 @@ async def place_order(tx: Tx, tenant_id: uuid.UUID, draft: OrderDraft, *, actor:
     moment = now()
     inserted = (
         await tx.execute(
-            insert_ignoring_conflicts(
-                tx,
-                orders,
+            ignoring_conflicts(tx, orders, returning=True),
+            dict(
                 tenant_id=tenant_id,
                 order_id=order_id,
                 external_id=draft.external_id,
@@ -257,7 +256,7 @@ async def place_order(tx: Tx, tenant_id: uuid.UUID, draft: OrderDraft, *, actor:
                 checkout=draft.checkout,
                 created_at=moment,
                 updated_at=moment,
-            ).returning(*orders.c)
+            ),
         )
     ).first()
     if inserted is None:

@@ -24,7 +24,7 @@ from loyalty.domain.settings import (
 from loyalty.services.clock import now
 from loyalty.services.config import bump_config_version
 from loyalty.storage.database import Tx, memo
-from loyalty.storage.sql import insert_ignoring_conflicts
+from loyalty.storage.sql import ignoring_conflicts
 from loyalty.storage.tables import settings
 
 __all__ = ["Setting", "TenantSettings", "get_setting", "get_settings", "list_settings", "set_settings"]
@@ -93,7 +93,8 @@ async def set_settings(tx: Tx, tenant_id: uuid.UUID, values: Mapping[str, Any]) 
         # Insert-or-update as two keyed statements, the same on both databases; concurrent writers of one
         # setting simply leave the last value.
         await tx.execute(
-            insert_ignoring_conflicts(tx, settings, tenant_id=tenant_id, name=name, value=value, updated_at=moment)
+            ignoring_conflicts(tx, settings),
+            {"tenant_id": tenant_id, "name": name, "value": value, "updated_at": moment},
         )
         await tx.execute(
             update(settings)

@@ -39,7 +39,7 @@ from loyalty.services import settings as settings_service
 from loyalty.services.clock import now
 from loyalty.services.config import bump_config_version
 from loyalty.storage.database import Tx
-from loyalty.storage.sql import insert_ignoring_conflicts
+from loyalty.storage.sql import ignoring_conflicts
 from loyalty.storage.tables import member_tiers, members, point_accounts, point_entries, tenants, tiers
 
 __all__ = [
@@ -284,9 +284,8 @@ async def _move(
         if target is None:
             return False
         inserted = await tx.execute(
-            insert_ignoring_conflicts(
-                tx, member_tiers, tenant_id=tenant_id, member_id=member_id, tier_id=target, updated_at=now()
-            )
+            ignoring_conflicts(tx, member_tiers),
+            {"tenant_id": tenant_id, "member_id": member_id, "tier_id": target, "updated_at": now()},
         )
         return bool(inserted.rowcount)
     held = stored[member_id]

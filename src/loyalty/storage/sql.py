@@ -17,19 +17,16 @@ def storable(text: str) -> bool:
     return "\x00" not in text
 
 
-def insert_ignoring_conflicts(tx: AsyncConnection, table: Table, **values: Any) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING`` for the connection's dialect (both SQLite and PostgreSQL have it)."""
-    dialect = postgresql if tx.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).values(**values).on_conflict_do_nothing()
-
-
 @cache
-def _ignoring_conflicts(dialect_name: str, table: Table) -> Any:
+def _ignoring_conflicts(dialect_name: str, table: Table, returning: bool) -> Any:
     dialect = postgresql if dialect_name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
+    statement = dialect.insert(table).on_conflict_do_nothing()
+    return statement.returning(*table.c) if returning else statement
 
 
-def ignoring_conflicts(tx: AsyncConnection, table: Table) -> Any:
-    """:func:`insert_ignoring_conflicts` built once per dialect and table, for hot paths: execute it with the row's
-    values as parameters (building a statement costs more than running one SQLAlchemy has compiled before)."""
-    return _ignoring_conflicts(tx.dialect.name, table)
+def ignoring_conflicts(tx: AsyncConnection, table: Table, *, returning: bool = False) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` for the connection's dialect (both SQLite and PostgreSQL have it), built
+    once per dialect and table: execute it with the row's values as parameters (or a list of rows). Building a
+    statement costs more than running one SQLAlchemy has compiled before. ``returning`` adds ``RETURNING`` of every
+    column, which gives the inserted row, or none when the row was already there."""
+    return _ignoring_conflicts(tx.dialect.name, table, returning)
