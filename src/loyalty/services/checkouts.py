@@ -226,9 +226,10 @@ async def _check_out(
     )
     if placed.replayed:
         raise Conflict("A concurrent checkout placed this externalId first.", code="ORDER_CONFLICT")
+    balance = None
     if quote.result.points_spent:
         assert quote.member is not None
-        await point_service.apply_change(
+        spent = await point_service.apply_change(
             tx,
             tenant_id,
             quote.member.member_id,
@@ -239,9 +240,11 @@ async def _check_out(
             comment=f"Spent at checkout {draft.external_id}",
             actor=actor,
         )
+        balance = spent.balance_after  # the spend is the sale's last change to the balance
     # The order as placed is the order now (spending points writes nothing to it): it is not read back. Its
     # event is read as stored, as get_order answers it.
-    return await _receipt_of(tx, tenant_id, await order_service.with_stored_event(tx, tenant_id, placed.order))
+    stored = await order_service.with_stored_event(tx, tenant_id, placed.order)
+    return await _receipt_of(tx, tenant_id, stored, balance=balance)
 
 
 async def _existing(tx: Tx, tenant_id: uuid.UUID, external_id: str) -> order_service.PlacedOrder | None:
@@ -281,10 +284,15 @@ async def _receipt(tx: Tx, tenant_id: uuid.UUID, order_id: uuid.UUID, *, replaye
 
 
 async def _receipt_of(
-    tx: Tx, tenant_id: uuid.UUID, placed: order_service.PlacedOrder, *, replayed: bool = False
+    tx: Tx,
+    tenant_id: uuid.UUID,
+    placed: order_service.PlacedOrder,
+    *,
+    replayed: bool = False,
+    balance: int | None = None,
 ) -> Receipt:
-    balance = None
-    if placed.order.member_id is not None:
+    """The receipt of a checkout; ``balance`` is the member's balance when the caller already knows it."""
+    if balance is None and placed.order.member_id is not None:
         balance = (await point_service.get_account(tx, tenant_id, placed.order.member_id)).balance
     return Receipt(placed=order_service.PlacedOrder(placed.order, placed.event, replayed=replayed), balance=balance)
 
