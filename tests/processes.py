@@ -45,8 +45,11 @@ def _output_of(log: Path) -> str:
     return log.read_text(errors="replace")
 
 
-async def start_engine(url: str, port: int, log: Path, *, workers: int = 1) -> asyncio.subprocess.Process:
-    """``loyalty serve`` on ``port`` (its own process group, output appended to ``log``), ready to answer."""
+async def start_engine(
+    url: str, port: int, log: Path, *, workers: int = 1, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
+    """``loyalty serve`` on ``port`` (its own process group, output appended to ``log``), ready to answer;
+    ``env`` adds to its environment."""
     with log.open("ab") as sink:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
@@ -58,7 +61,7 @@ async def start_engine(url: str, port: int, log: Path, *, workers: int = 1) -> a
             "--workers",
             str(workers),
             "--no-demo",
-            env={**os.environ, "LOYALTY_DATABASE_URL": url, "LOYALTY_LOG_LEVEL": "WARNING"},
+            env={**os.environ, "LOYALTY_DATABASE_URL": url, "LOYALTY_LOG_LEVEL": "WARNING", **(env or {})},
             stdout=sink,
             stderr=asyncio.subprocess.STDOUT,
             start_new_session=True,

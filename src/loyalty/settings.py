@@ -44,7 +44,10 @@ class Settings(BaseSettings):
     # The largest request body accepted (413 above it).
     max_body_bytes: int = 1_048_576
     # Requests in progress per server process past which new /v1 requests get 503 OVERLOADED at once (0: never).
-    max_in_flight: int = 256
+    # A process answers a till's request in about 5-40 ms of CPU, and requests in progress share that CPU, so 32
+    # of them keep an accepted request within about 0.2-1.3 s; past that, a fast refusal serves a till better
+    # than a queue it would time out in (docs/benchmarks.md, "Overload").
+    max_in_flight: int = 32
     # SQLite durability: FULL (default, durable on power loss) or NORMAL (faster; see docs/operations.md).
     sqlite_synchronous: str = "FULL"
 

@@ -130,7 +130,8 @@ async def test_fifty_concurrent_spends_over_http_against_two_workers_never_overd
     admin_client = json.loads(output)
 
     port = free_port()
-    server = await start_engine(url, port, tmp_path / "server.log", workers=2)
+    # Fifty requests at once on purpose: shedding (on by default) would refuse some of them.
+    server = await start_engine(url, port, tmp_path / "server.log", workers=2, env={"LOYALTY_MAX_IN_FLIGHT": "0"})
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=60) as http:
             token = await get_token(http, created["apiKey"], admin_client["clientId"], admin_client["clientSecret"])
