@@ -42,3 +42,16 @@ async def test_requests_past_the_limit_are_shed_at_once_and_service_resumes(smal
     # One at a time, nothing is shed.
     for _ in range(5):
         assert (await small.get(f"/v1/users/{member['id']}/wallet", headers=tenant.pos)).status_code == 200
+
+
+async def test_the_shipped_default_sheds_past_32_requests_in_progress(db_url: str, db: Database, tenant: TenantKit):
+    # The default engine, not the tests' own (which turns shedding off for the race suites).
+    transport = httpx.ASGITransport(app=create_app(Settings(database_url=db_url), database=db))
+    async with httpx.AsyncClient(transport=transport, base_url="http://engine.test") as http:
+        member = await create_member(http, tenant.admin)
+        answers = await asyncio.gather(
+            *(http.get(f"/v1/users/{member['id']}/wallet", headers=tenant.pos) for _ in range(40))
+        )
+    statuses = Counter(a.status_code for a in answers)
+    assert set(statuses) == {200, 503}
+    assert Settings(database_url=db_url).max_in_flight == 32
